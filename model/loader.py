@@ -1,0 +1,168 @@
+"""Load a fine-tuned detente model from a local folder (the bundled one by default).
+
+A model folder is a ``save_pretrained`` folder (safetensors weights, tokenizer, config with the label map)
+plus ``detente.json``: format version, head, temperature, maximum length and the result of the int8
+accuracy gate. Nothing is ever fetched from a hub: loading uses local files only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers.utils import logging as hf_logging
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedTokenizerBase
+
+from .heads import BertMeanPoolClassifier
+from .labels import LABELS
+
+FORMAT_VERSION = 1
+META_FILE = "detente.json"
+BUNDLED = ("default",)
+PRECISIONS = ("auto", "fp32", "int8")
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """A loaded model ready for :func:`model.predict`: network, tokenizer and its saved settings."""
+
+    network: torch.nn.Module
+    tokenizer: PreTrainedTokenizerBase
+    path: Path
+    precision: str
+    temperature: float = 1.0
+    max_length: int = 128
+    meta: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def bundled_path(name: str = "default") -> Path:
+    """Path of a model shipped inside the package, found with importlib.resources."""
+    if name not in BUNDLED:
+        raise ValueError(f"unknown bundled model {name!r}; known: {', '.join(BUNDLED)}")
+    return Path(str(resources.files("model") / name))
+
+
+def resolve_path(name_or_path: str | os.PathLike | None) -> Path:
+    """Turn ``None``, a bundled model's name or a folder into a folder path, or fail clearly."""
+    if name_or_path is None:
+        return bundled_path()
+    if str(name_or_path) in BUNDLED:
+        return bundled_path(str(name_or_path))
+    path = Path(name_or_path)
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"no model folder at {path}; pass a folder made by `detente train` "
+            f"or one of the bundled models: {', '.join(BUNDLED)}"
+        )
+    return path
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """The folder's detente.json, or defaults for a plain transformers classifier folder."""
+    meta_file = path / META_FILE
+    if not meta_file.exists():
+        return {"format_version": FORMAT_VERSION, "head": "cls", "temperature": 1.0}
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(f"{path} was saved by a newer detente (format {meta['format_version']})")
+    return meta
+
+
+def load_model(
+    name_or_path: str | os.PathLike | None = None,
+    *,
+    precision: str = "auto",
+    threads: int | None = None,
+) -> Classifier:
+    """Load a classifier from a local folder; cached, so repeated calls return the same object.
+
+    Args:
+        name_or_path: ``None`` or ``"default"`` for the bundled model, or a model folder.
+        precision: ``"fp32"``, ``"int8"`` (dynamic quantization of the linear layers), or ``"auto"``:
+            int8 only if the model's saved accuracy gate passed, else fp32.
+        threads: torch intra-op threads; ``None`` keeps torch's setting.
+
+    Returns:
+        A :class:`Classifier`.
+
+    Raises:
+        FileNotFoundError: the folder is missing or holds no ``model.safetensors``.
+        ValueError: unknown bundled name or precision.
+
+    Example:
+        >>> clf = load_model()  # doctest: +SKIP
+        >>> clf.precision  # doctest: +SKIP
+        'int8'
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    path = resolve_path(name_or_path).resolve()
+    return _load(path, precision, _stamp(path))
+
+
+def _stamp(path: Path) -> tuple[float, ...]:
+    """Modification times of the files that define a model, so a changed folder is reloaded."""
+    return tuple(p.stat().st_mtime_ns for p in (path / "model.safetensors", path / META_FILE)
+                 if p.exists())
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path, precision: str, stamp: tuple) -> Classifier:
+    if not (path / "model.safetensors").exists():
+        raise FileNotFoundError(
+            f"{path} holds no model.safetensors; only safetensors weights are loaded "
+            "(pickled .bin checkpoints are refused)"
+        )
+    meta = read_meta(path)
+    hf_logging.disable_progress_bar()
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+    cls = BertMeanPoolClassifier if meta.get("head") == "mean" else AutoModelForSequenceClassification
+    network = cls.from_pretrained(
+        path, local_files_only=True, use_safetensors=True, trust_remote_code=False, dtype=torch.float32
+    )
+    labels = tuple(network.config.id2label[i] for i in range(network.config.num_labels))
+    if labels != LABELS:
+        raise ValueError(f"{path} predicts {labels}, expected {LABELS}")
+    network.eval()
+    chosen = _choose_precision(precision, meta)
+    if chosen == "int8":
+        network = quantize_int8(network)
+    return Classifier(
+        network=network,
+        tokenizer=tokenizer,
+        path=path,
+        precision=chosen,
+        temperature=float(meta.get("temperature", 1.0)),
+        max_length=int(meta.get("max_length", 128)),
+        meta=meta,
+    )
+
+
+def _choose_precision(precision: str, meta: dict[str, Any]) -> str:
+    gate_passed = bool(meta.get("int8_gate", {}).get("passed", False))
+    if precision == "auto":
+        return "int8" if gate_passed else "fp32"
+    if precision == "int8" and not gate_passed:
+        warnings.warn("int8 was not cleared by this model's accuracy gate; labels may differ from fp32")
+    return precision
+
+
+def quantize_int8(network: torch.nn.Module) -> torch.nn.Module:
+    """Dynamic int8 quantization of every Linear layer (weights int8, activations quantized per batch)."""
+    from torch.ao.quantization import quantize_dynamic
+
+    logging.getLogger("torch").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        # torch marks eager quantization deprecated in favour of torchao, which is not a dependency here.
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(network, {torch.nn.Linear}, dtype=torch.qint8)

