@@ -263,8 +263,7 @@ class ChunkWriter:
         target = Path(path)
         if target.is_dir():
             raise InputError("output path is a folder", path=path)
-        if not target.parent.exists():
-            raise InputError("output folder does not exist", path=str(target.parent))
+        target.parent.mkdir(parents=True, exist_ok=True)
         fd, self._tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
         if self.fmt == "parquet":
             self._f = os.fdopen(fd, "wb")

@@ -61,6 +61,8 @@ def pairs_as_statements(pairs: Dataset) -> Dataset:
 def _read(path: Path) -> Dataset:
     if not path.exists():
         raise FileNotFoundError(f"no corpus file at {path}")
+    if not path.read_text(encoding="utf-8").strip():
+        return Dataset.from_dict({"split": []})
     return load_dataset("json", data_files=str(path), split="train")
 
 

@@ -1,0 +1,96 @@
+"""The CLI, in-process, with the tiny fixture model."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from model.cli import main
+
+QUOTES = [
+    {"date": f"2025-10-{d:02d}", "speaker": "MOFA", "actor": a, "target": t, "text": text}
+    for d in range(1, 15)
+    for a, t, text in [("CHN", "USA", "we welcome the agreement"),
+                       ("USA", "CHN", "we will impose a tariff of 100 percent"),
+                       ("CHN", "USA", "the delegation arrived this morning")]
+]
+
+
+@pytest.fixture
+def quotes_csv(tmp_path):
+    path = tmp_path / "quotes.csv"
+    pd.DataFrame(QUOTES).to_csv(path, index=False)
+    return path
+
+
+def test_score_index_report(tmp_path, quotes_csv, tiny_model_dir, capsys):
+    scored = tmp_path / "scored.jsonl"
+    assert main(["score", str(quotes_csv), "-o", str(scored), "--model", str(tiny_model_dir),
+                 "--no-progress"]) == 0
+    assert "read 42 rows, scored 42" in capsys.readouterr().err
+    rows = [json.loads(x) for x in scored.read_text().splitlines()]
+    assert len(rows) == 42 and all(r["status"] == "ok" for r in rows)
+
+    index, png = tmp_path / "index.csv", tmp_path / "index.png"
+    assert main(["index", str(scored), "-o", str(index), "--plot", str(png)]) == 0
+    table = pd.read_csv(index)
+    assert len(table) == 14 and (table["n_quotes"] == 3).all()
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    assert main(["index", str(scored), "-o", str(tmp_path / "dyad.csv"), "--by", "dyad"]) == 0
+    assert set(pd.read_csv(tmp_path / "dyad.csv")["dyad"]) == {"CHN-USA"}
+
+    html = tmp_path / "report.html"
+    assert main(["report", str(quotes_csv), "-o", str(html), "--model", str(tiny_model_dir),
+                 "--index", str(tmp_path / "i2.csv")]) == 0
+    page = html.read_text()
+    assert "data:image/png;base64," in page and "http://" not in page and "https://" not in page
+    assert "2025-10-14" in page
+
+
+def test_score_stdin_stdout(tmp_path, quotes_csv, tiny_model_dir, capsys, monkeypatch):
+    import io
+    import sys
+
+    data = quotes_csv.read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert main(["score", "-", "-o", "-", "--model", str(tiny_model_dir), "--no-progress"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("p_hostile,status") and len(out) == 43
+
+
+def test_predict_command(tiny_model_dir, capsys):
+    assert main(["predict", "we welcome the agreement", "--model", str(tiny_model_dir)]) == 0
+    assert capsys.readouterr().out.count("\t") == 2
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["score", "missing.csv", "-o", "x.csv"], "missing.csv: no such file"),
+    (["score", "q.txt", "-o", "x.csv"], "unknown extension"),
+])
+def test_user_errors_exit_2_one_line(tmp_path, monkeypatch, tiny_model_dir, capsys, args, needle):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "q.txt").write_text("text\nhi\n")
+    assert main(args + ["--model", str(tiny_model_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1 and err.startswith("detente: error:")
+
+
+def test_bad_model_folder_exit_2(tmp_path, quotes_csv, capsys):
+    assert main(["score", str(quotes_csv), "-o", str(tmp_path / "o.csv"), "--model",
+                 str(tmp_path / "nomodel")]) == 2
+    assert "no model folder" in capsys.readouterr().err
+
+
+def test_train_and_evaluate_commands(tmp_path, tiny_model_dir, tiny_data_dir, capsys):
+    out = tmp_path / "m"
+    assert main(["train", "--base-model", str(tiny_model_dir), "--data-dir", str(tiny_data_dir),
+                 "--output-dir", str(out), "--epochs", "1", "--threads", "1"]) == 0
+    assert (out / "model.safetensors").exists()
+    report = tmp_path / "r.json"
+    assert main(["evaluate", "--model", str(out), "--data-dir", str(tiny_data_dir), "--out",
+                 str(report)]) == 0
+    data = json.loads(report.read_text())
+    assert {"macro_f1", "ece", "contrast", "baselines", "by_rule", "by_difficulty"} <= set(data)
+    assert set(data["baselines"]) == {"majority", "lexicon", "tfidf_lr"}
+    assert "macro-F1" in capsys.readouterr().out

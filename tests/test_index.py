@@ -1,0 +1,112 @@
+"""Known answers for the tension index, worked by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model import tension_index
+
+
+def rows(*items):
+    """(date, p_conciliatory, p_neutral, p_hostile) tuples to scored rows."""
+    return pd.DataFrame(items, columns=["date", "p_conciliatory", "p_neutral", "p_hostile"])
+
+
+def test_all_hostile_is_100():
+    t = tension_index(rows(("2025-10-10", 0, 0, 1), ("2025-10-10", 0, 0, 1)))
+    assert t["tension"].tolist() == [100.0]
+    assert t["share_hostile"].tolist() == [1.0]
+    assert t["n_quotes"].tolist() == [2]
+
+
+def test_all_conciliatory_is_0():
+    t = tension_index(rows(("2025-10-10", 1, 0, 0), ("2025-10-10", 1, 0, 0)))
+    assert t["tension"].tolist() == [0.0]
+    assert t["share_conciliatory"].tolist() == [1.0]
+
+
+def test_mixed_day_by_hand():
+    # quote tensions: 50*(1+0.8-0.1)=85, 50*(1+0.0-0.6)=20, 50*(1+0.2-0.2)=50 -> mean 51.666...
+    t = tension_index(rows(("2025-10-10", 0.1, 0.1, 0.8), ("2025-10-10", 0.6, 0.4, 0.0),
+                           ("2025-10-10", 0.2, 0.6, 0.2)))
+    assert t["tension"].iloc[0] == pytest.approx(155 / 3)
+    assert t["share_hostile"].iloc[0] == pytest.approx(1 / 3)
+    assert t["ci_low"].iloc[0] <= t["tension"].iloc[0] <= t["ci_high"].iloc[0]
+
+
+def test_empty_day_kept_with_no_value():
+    t = tension_index(rows(("2025-10-10", 0, 0, 1), ("2025-10-12", 1, 0, 0)))
+    assert t["date"].dt.strftime("%Y-%m-%d").tolist() == ["2025-10-10", "2025-10-11", "2025-10-12"]
+    assert t["n_quotes"].tolist() == [1, 0, 1]
+    assert np.isnan(t["tension"].iloc[1]) and np.isnan(t["ci_low"].iloc[1])
+
+
+def test_single_quote_day_has_full_interval():
+    t = tension_index(rows(("2025-10-10", 0, 0, 1)))
+    assert (t["ci_low"].iloc[0], t["ci_high"].iloc[0]) == (0.0, 100.0)
+
+
+def test_thin_days_have_wider_intervals():
+    rng = np.random.default_rng(1)
+    many = [("2025-10-10", *p) for p in rng.dirichlet([1, 1, 1], 200)]
+    few = [("2025-10-11", *p) for p in rng.dirichlet([1, 1, 1], 4)]
+    t = tension_index(rows(*many, *few))
+    width = (t["ci_high"] - t["ci_low"]).tolist()
+    assert width[1] > width[0]
+
+
+def test_groups_share_the_date_range():
+    df = rows(("2025-10-10", 0, 0, 1), ("2025-10-11", 1, 0, 0), ("2025-10-11", 0, 0, 1))
+    df["actor"] = ["CHN", "USA", "CHN"]
+    t = tension_index(df, by="actor")
+    assert t.columns[0] == "actor"
+    chn = t[t["actor"] == "CHN"]
+    usa = t[t["actor"] == "USA"]
+    assert chn["tension"].tolist() == [100.0, 100.0]
+    assert usa["n_quotes"].tolist() == [0, 1] and usa["tension"].iloc[1] == 0.0
+
+
+def test_dyad_is_unordered():
+    df = rows(("2025-10-10", 0, 0, 1), ("2025-10-10", 1, 0, 0))
+    df["actor"], df["target"] = ["CHN", "USA"], ["USA", "CHN"]
+    t = tension_index(df, by="dyad")
+    assert t["dyad"].tolist() == ["CHN-USA"] and t["tension"].tolist() == [50.0]
+
+
+def test_unusable_rows_excluded():
+    df = rows(("2025-10-10", 0, 0, 1), ("2025-10-10", 1, 0, 0), ("not a date", 1, 0, 0))
+    df["status"] = ["ok", "empty_text", "bad_date"]
+    t = tension_index(df)
+    assert t["n_quotes"].tolist() == [1] and t["tension"].tolist() == [100.0]
+
+
+@pytest.mark.parametrize("fmt", ["2025-10-10", "2025-10-10T08:30:00Z", "10 Oct 2025", "2025/10/10",
+                                 "Oct 10, 2025 14:00"])
+def test_date_formats(fmt):
+    t = tension_index(rows((fmt, 0, 0, 1)))
+    assert t["date"].dt.strftime("%Y-%m-%d").tolist() == ["2025-10-10"]
+
+
+def test_spike_flagged_against_trailing_baseline():
+    calm = [(f"2025-10-{d:02d}", 0.5, 0.3, 0.2) for d in range(1, 11) for _ in range(3)]
+    storm = [("2025-10-11", 0.0, 0.1, 0.9)] * 3
+    t = tension_index(rows(*calm, *storm))
+    assert t["spike"].tolist() == [False] * 10 + [True]
+    assert t["baseline"].iloc[-1] == pytest.approx(35.0)
+
+
+def test_smoothing_columns():
+    t = tension_index(rows(("2025-10-10", 0, 0, 1), ("2025-10-11", 1, 0, 0)), smooth_window=2,
+                      ewm_span=3)
+    assert t["tension_smooth"].tolist() == [100.0, 50.0]
+    assert "tension_ewm" in t
+
+
+def test_weekly_frequency():
+    t = tension_index(rows(("2025-10-06", 0, 0, 1), ("2025-10-08", 1, 0, 0)), freq="W")
+    assert t["n_quotes"].tolist() == [2] and t["tension"].tolist() == [50.0]
+
+
+def test_missing_columns_error():
+    with pytest.raises(ValueError, match="p_hostile"):
+        tension_index(pd.DataFrame({"date": ["2025-10-10"]}))

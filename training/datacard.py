@@ -1,0 +1,118 @@
+"""The data card's figures, computed from the corpus files: ``python -m training.datacard [--write]``.
+
+Prints the statistics section of ``data/README.md``; ``--write`` replaces the section between the
+``stats`` markers in place. A test checks the card is current.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+from sklearn.metrics import cohen_kappa_score
+
+from model.labels import LABELS
+
+START, END = "<!-- stats:start -->", "<!-- stats:end -->"
+SECOND_PASS = "annotation/second_pass.jsonl"
+
+
+def _read(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def _table(title: str, counts: Counter, total: int, top: int | None = None) -> list[str]:
+    lines = [f"| {title} | n | share |", "|---|---:|---:|"]
+    for key, n in counts.most_common(top):
+        lines.append(f"| {key} | {n} | {n / total:.1%} |")
+    return lines + [""]
+
+
+def agreement(data_dir: Path) -> dict:
+    """Raw agreement and Cohen's kappa between the writers' labels and the blind second pass."""
+    path = data_dir / SECOND_PASS
+    if not path.exists():
+        return {}
+    rows = _read(path)
+    first = [r["label_first"] for r in rows]
+    second = [r["label_second"] for r in rows]
+    out = {"n": len(rows), "agreement": sum(a == b for a, b in zip(first, second)) / len(rows),
+           "kappa": cohen_kappa_score(first, second, labels=list(LABELS))}
+    for kind in ("statement", "contrast"):
+        sub = [r for r in rows if r["kind"] == kind]
+        if sub:
+            a, b = [r["label_first"] for r in sub], [r["label_second"] for r in sub]
+            out[kind] = {"n": len(sub), "agreement": sum(x == y for x, y in zip(a, b)) / len(sub),
+                         "kappa": cohen_kappa_score(a, b, labels=list(LABELS))}
+    out["outcomes"] = Counter(r["outcome"] for r in rows if r["label_first"] != r["label_second"])
+    return out
+
+
+def render_stats(data_dir: str | Path) -> str:
+    """The statistics section of the data card as Markdown."""
+    data_dir = Path(data_dir)
+    rows = _read(data_dir / "statements.jsonl")
+    pairs = _read(data_dir / "contrast.jsonl")
+    n = len(rows)
+    lines = [f"**{n} statements** and **{len(pairs)} contrast pairs**.", ""]
+    lines += ["| split | " + " | ".join(LABELS) + " | total |", "|---|" + "---:|" * (len(LABELS) + 1)]
+    for split in ("train", "dev", "test"):
+        c = Counter(r["label"] for r in rows if r["split"] == split)
+        lines.append(f"| {split} | " + " | ".join(str(c[l]) for l in LABELS) + f" | {sum(c.values())} |")
+    c = Counter(r["label"] for r in rows)
+    lines += ["| all | " + " | ".join(f"{c[l]} ({c[l] / n:.1%})" for l in LABELS) + f" | {n} |", ""]
+    lines += _table("difficulty", Counter(r["difficulty"] for r in rows), n)
+    lines += _table("rule (hard cases)", Counter(r["rule"] for r in rows if r["rule"]), n)
+    lines += _table("register", Counter(r["register"] for r in rows), n)
+    lines += _table("topic", Counter(r["topic"] for r in rows), n)
+    actors = Counter(r["actor"] for r in rows)
+    lines += [f"{len(actors)} actors; the 30 most frequent:", ""] + _table("actor", actors, n, 30)
+    words = sorted(len(r["text"].split()) for r in rows)
+    mid = sum(10 <= w <= 40 for w in words)
+    lines += [f"Length in words: min {words[0]}, median {words[n // 2]}, max {words[-1]}; "
+              f"{mid / n:.1%} between 10 and 40. Translation-flavoured: "
+              f"{sum(bool(r.get('translated')) for r in rows)}. Groups (scenarios): "
+              f"{len({r['group'] for r in rows})}.", ""]
+    lines += ["| contrast pairs | " + " | ".join(("train", "dev", "test")) + " |", "|---|---:|---:|---:|"]
+    for edit, _ in Counter(p["edit"] for p in pairs).most_common():
+        c = Counter(p["split"] for p in pairs if p["edit"] == edit)
+        lines.append(f"| {edit} | {c['train']} | {c['dev']} | {c['test']} |")
+    c = Counter(p["split"] for p in pairs)
+    lines += [f"| all | {c['train']} | {c['dev']} | {c['test']} |", ""]
+    lines += _agreement_lines(agreement(data_dir))
+    return "\n".join(lines)
+
+
+def _agreement_lines(a: dict) -> list[str]:
+    if not a:
+        return ["No second annotation pass recorded yet.", ""]
+    lines = [f"Blind second pass: {a['n']} texts, raw agreement {a['agreement']:.1%}, "
+             f"Cohen's kappa {a['kappa']:.3f}."]
+    for kind in ("statement", "contrast"):
+        if kind in a:
+            k = a[kind]
+            lines.append(f"- {kind} texts: {k['n']}, agreement {k['agreement']:.1%}, kappa {k['kappa']:.3f}")
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(a["outcomes"].items()))
+    return lines + [f"- disagreements resolved: {outcomes}", ""]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--write", action="store_true", help="update data/README.md in place")
+    args = parser.parse_args()
+    stats = render_stats(args.data_dir)
+    if not args.write:
+        print(stats)
+        return
+    card = Path(args.data_dir) / "README.md"
+    text = card.read_text(encoding="utf-8")
+    head, rest = text.split(START)
+    tail = rest.split(END)[1]
+    card.write_text(f"{head}{START}\n{stats}\n{END}{tail}", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
