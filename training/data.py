@@ -22,7 +22,7 @@ disable_progress_bars()  # one-line logs from training beat a wall of bars
 
 
 def load_split(data_dir: str | Path, split: str, *, with_contrast: bool = False,
-               with_augmented: bool = False) -> Dataset:
+               with_augmented: bool = False, contrast_repeats: int = 1) -> Dataset:
     """Statements of one split as a Dataset with ``text``, ``label`` (string), ``labels`` (id), ...
 
     Example:
@@ -31,7 +31,7 @@ def load_split(data_dir: str | Path, split: str, *, with_contrast: bool = False,
     data_dir = Path(data_dir)
     parts = [_select(_read(data_dir / STATEMENTS), split, "statement")]
     if with_contrast and (data_dir / CONTRAST).exists():
-        parts.append(pairs_as_statements(load_pairs(data_dir, split)))
+        parts += [pairs_as_statements(load_pairs(data_dir, split))] * contrast_repeats
     if with_augmented and (data_dir / AUGMENTED).exists():
         parts.append(_select(_read(data_dir / AUGMENTED), split, "augmented"))
     ds = concatenate_datasets([p for p in parts if len(p)])

@@ -99,7 +99,8 @@ def train(config: TrainConfig) -> dict:
         torch.set_num_threads(config.threads)
     seed_everything(config.seed)
     train_ds = load_split(config.data_dir, "train", with_contrast=config.use_contrast,
-                          with_augmented=config.use_augmented).shuffle(seed=config.seed)
+                          with_augmented=config.use_augmented,
+                          contrast_repeats=config.contrast_repeats).shuffle(seed=config.seed)
     dev_ds = load_split(config.data_dir, "dev", with_contrast=True)
     if config.max_train_samples:
         train_ds = train_ds.select(range(min(config.max_train_samples, len(train_ds))))
@@ -149,10 +150,10 @@ def train(config: TrainConfig) -> dict:
 def finish(network, tokenizer, dev_ds: Dataset, config: TrainConfig, history: list, t0: float) -> dict:
     """Calibrate on dev, run the int8 gate, and write the model folder."""
     out = Path(config.output_dir)
-    clf = Classifier(network, tokenizer, out, "fp32", 1.0, config.max_length)
+    clf = Classifier(network, tokenizer, out, "fp32", 1.0, config.predict_max_length)
     logits = _logits(clf, list(dev_ds["text"]))
     temperature = fit_temperature(logits, np.array(list(dev_ds["labels"])))
-    clf = Classifier(network, tokenizer, out, "fp32", temperature, config.max_length)
+    clf = Classifier(network, tokenizer, out, "fp32", temperature, config.predict_max_length)
     dev_f1, probs32 = evaluate_f1(clf, dev_ds)
     gate = int8_gate(clf, dev_ds, probs32, config)
     if config.save_fp16:
@@ -162,7 +163,7 @@ def finish(network, tokenizer, dev_ds: Dataset, config: TrainConfig, history: li
     tokenizer.save_pretrained(out)
     config.save(out)
     meta = {"format_version": FORMAT_VERSION, "head": config.head, "temperature": temperature,
-            "max_length": config.max_length, "labels": list(LABELS), "int8_gate": gate,
+            "max_length": config.predict_max_length, "labels": list(LABELS), "int8_gate": gate,
             "dev_macro_f1": dev_f1, "history": history,
             "train_seconds": round(time.time() - t0, 1), "torch_threads": torch.get_num_threads()}
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

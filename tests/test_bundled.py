@@ -1,0 +1,51 @@
+"""Behaviour of the real bundled model (CheckList-style): the guide, negation, invariance."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from model import load_model, predict
+from model.loader import bundled_path
+
+pytestmark = pytest.mark.skipif(not (bundled_path() / "model.safetensors").exists(),
+                                reason="no bundled model")
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.fixture(scope="module")
+def clf():
+    return load_model()
+
+
+def test_guide_examples_all_right(clf):
+    rows = [json.loads(x) for x in (DATA / "guide_examples.jsonl").read_text().splitlines() if x]
+    preds = predict([r["text"] for r in rows], model=clf)
+    wrong = [(r["text"], r["label"], p.label) for r, p in zip(rows, preds) if p.label != r["label"]]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("plain,negated", [
+    ("We will respond to this provocation with force.", "We will not respond to this provocation with force; we choose restraint."),
+    ("We seek confrontation with no one, and our hand remains extended.", "We will not hesitate to confront anyone who crosses this line."),
+])
+def test_negation_flips(clf, plain, negated):
+    a, b = predict([plain, negated], model=clf)
+    assert a.label != b.label
+
+
+@pytest.mark.parametrize("template,label", [
+    ("{a} strongly condemns the missile launch by {b} and urges it to stop at once.", "hostile"),
+    ("{a} welcomes the agreement reached with {b} and looks forward to close cooperation.", "conciliatory"),
+    ("The {a} delegation will arrive in {b} on {d} for the scheduled round.", "neutral"),
+])
+def test_names_and_dates_do_not_change_the_label(clf, template, label):
+    fillers = [("Japan", "China", "Monday"), ("Brazil", "Argentina", "12 March"),
+               ("Kenya", "Ethiopia", "Thursday"), ("Norway", "Russia", "2 October 2024")]
+    texts = [template.format(a=a, b=b, d=d) for a, b, d in fillers]
+    assert {p.label for p in predict(texts, model=clf)} == {label}
+
+
+def test_probabilities_sum_to_one(clf):
+    p = predict("The talks were candid, in-depth and constructive.", model=clf)
+    assert abs(sum(p.scores.values()) - 1) < 1e-5 and p.label == "conciliatory"

@@ -1,0 +1,46 @@
+"""Long suites (marker: slow): the bundled model's figures, a real fine-tuning run, the benchmark."""
+
+import json
+
+import pytest
+
+from model.loader import bundled_path
+
+pytestmark = pytest.mark.slow
+
+
+def test_bundled_model_reaches_its_figures():
+    from training.evaluate import evaluate
+
+    report = evaluate(None, "data", "test", precision="fp32")
+    assert report["macro_f1"] >= 0.90
+    assert report["margin_over_best_baseline"] >= 0.15
+    assert report["contrast"]["pair_accuracy"] >= 0.80
+    assert report["ece"] <= 0.05
+    assert report["guide_examples"]["correct"] == report["guide_examples"]["n"]
+
+
+def test_real_base_model_fine_tunes(tmp_path):
+    from training.config import TrainConfig
+    from training.train import train
+
+    meta = train(TrainConfig(output_dir=str(tmp_path), max_train_samples=256, max_eval_samples=128,
+                             epochs=1, threads=2))
+    assert meta["dev_macro_f1"] > 0.4
+    assert json.loads((tmp_path / "training_config.json").read_text())["max_train_samples"] == 256
+
+
+def test_benchmark_runs(tmp_path):
+    from training.bench import run_bench
+
+    report = run_bench(None, n=200, threads=2, out=str(tmp_path / "b.json"), memory_rows=(500, 2000))
+    assert [w["agreement_with_naive"] for w in report["ways"]][0] == 1.0
+    assert all(w["quotes_per_second"] > 0 for w in report["ways"])
+
+
+def test_default_precision_follows_saved_gate():
+    from model import load_model
+
+    meta = json.loads((bundled_path() / "detente.json").read_text())
+    expected = "int8" if meta["int8_gate"]["passed"] else "fp32"
+    assert load_model().precision == expected

@@ -1,0 +1,79 @@
+"""Write a model folder's card (README.md) from its saved metadata and evaluation reports.
+
+Run: ``python -m training.card model/default`` after ``detente evaluate --model model/default --split
+test --out model/default/metrics.json``. Every figure in the card comes from those two files.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from model.loader import META_FILE
+
+
+def render_card(folder: Path) -> str:
+    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    config = json.loads((folder / "training_config.json").read_text(encoding="utf-8"))
+    test = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    gate = meta["int8_gate"]
+    heads = meta.get("head_comparison", {})
+    base = test["baselines"]
+    c = test["contrast"]
+    lines = [
+        "# detente default model", "",
+        "Labels a diplomatic quote `conciliatory`, `neutral` or `hostile` (the guide: `data/README.md`,",
+        "fixed by `shared/LABELS.md`), with probabilities calibrated by temperature scaling on dev.", "",
+        "## Model",
+        f"- Base: all-MiniLM-L6-v2 (6 layers, hidden 384), fine-tuned end to end; head: **{meta['head']}**"
+        + (" ([CLS] token through the BERT pooler)" if meta["head"] == "cls" else " (masked mean pooling)")
+        + ".",
+    ]
+    if heads:
+        lines.append("- Head comparison (same data, seed and schedule; dev macro-F1): " + ", ".join(
+            f"{h} {v['dev_macro_f1']:.3f}" for h, v in heads.items()) + f"; kept **{meta['head']}**.")
+    lines += [
+        f"- Trained {len(meta['history'])} epochs (best kept by dev macro-F1 {meta['dev_macro_f1']:.3f}), "
+        f"lr {config['learning_rate']}, batch {config['batch_size']}, seed {config['seed']}, class "
+        f"weighting {config['class_weighting']}, train max length {config['max_length']} tokens; "
+        f"{meta['train_seconds'] / 60:.1f} min on {meta['torch_threads']} CPU threads.",
+        f"- Temperature {meta['temperature']:.3f}; inference truncates at {meta['max_length']} tokens.",
+        f"- Weights stored as fp16 safetensors, run in fp32 or int8. Int8 gate on dev: agreement with "
+        f"fp32 {gate['agreement']:.3f} (needs {gate['min_agreement']}), macro-F1 "
+        f"{gate['dev_macro_f1_int8']:.3f} vs {gate['dev_macro_f1_fp32']:.3f} (max drop "
+        f"{gate['max_f1_drop']}): **{'passed, int8 is the default' if gate['passed'] else 'failed, fp32 is the default'}**.",
+        "", f"## Figures on the held-out {test['split']} split ({test['n']} statements, {test['precision']})",
+        "Reproduce: `detente evaluate --model model/default --split test`.", "",
+        "| | macro-F1 | accuracy |", "|---|---:|---:|",
+        f"| this model | {test['macro_f1']:.3f} | {test['accuracy']:.3f} |",
+    ]
+    lines += [f"| baseline: {k} | {v['macro_f1']:.3f} | {v['accuracy']:.3f} |" for k, v in base.items()]
+    lines += ["", f"- Margin over the best baseline: {test['margin_over_best_baseline']:+.3f} macro-F1.",
+              f"- Expected calibration error: {test['ece']:.3f}.",
+              f"- Contrast pairs ({c['n_pairs']} held-out minimal pairs): both sides right "
+              f"{c['pair_accuracy']:.3f}; single sides {c['side_accuracy']:.3f}.",
+              f"- The guide's own examples: {test['guide_examples']['correct']}/"
+              f"{test['guide_examples']['n']} right.",
+              "- Per class: " + ", ".join(f"{k} F1 {v['f1']:.3f}" for k, v in test["per_class"].items()),
+              "- By difficulty: " + ", ".join(f"{k} {v['macro_f1']:.3f} (n={v['n']})"
+                                              for k, v in test["by_difficulty"].items()),
+              "", "## Intended use and limits",
+              "For analysts tracking the tone of official statements between states over time, in "
+              "aggregate. A single label is a reading of one quote's wording toward its counterpart, not "
+              "a judgement of policy. Limits: trained on English statements written for this project "
+              "(inspired by real events, 2014-2026), so quotes far from that register (long speeches, "
+              "slang, other languages) are less reliable; irony and understatement remain the weakest "
+              "cases; the counterpart is not given to the model, so a statement hostile to one party and "
+              "warm to another gets one label.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "model/default")
+    (folder / "README.md").write_text(render_card(folder), encoding="utf-8")
+    print(f"wrote {folder / 'README.md'}")
+
+
+if __name__ == "__main__":
+    main()
