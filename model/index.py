@@ -10,8 +10,9 @@ single quote gets the whole range [0, 100], since one quote says nothing about t
 without quotes are kept with ``n_quotes`` 0 and no value.
 
 Spikes: a period is a spike when it has at least ``spike_min_quotes`` quotes, its trailing baseline (mean
-tension of the previous ``spike_window`` periods that have a value, at least 3 of them) is known, and
-``tension - baseline >= max(spike_min_rise, spike_z * baseline_std)``.
+tension of the previous ``spike_window`` periods that have a value, at least 3 of them) is known, its
+whole confidence interval lies above that baseline (``ci_low > baseline``, so a thin day needs a far
+larger jump than a crowded one), and it rises at least ``spike_min_rise`` points above it.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ def tension_index(
     smooth_window: int | None = 7,
     ewm_span: float | None = None,
     spike_window: int = 14,
-    spike_z: float = 2.0,
     spike_min_rise: float = 10.0,
     spike_min_quotes: int = 2,
     seed: int = 0,
@@ -80,7 +80,7 @@ def tension_index(
     for key, rows in groups:
         table = _series(rows, periods, freq, confidence, n_resamples, seed)
         table = _add_smoothing(table, smooth_window, ewm_span)
-        table = _add_spikes(table, spike_window, spike_z, spike_min_rise, spike_min_quotes)
+        table = _add_spikes(table, spike_window, spike_min_rise, spike_min_quotes)
         key = key if isinstance(key, tuple) else (key,)
         for col, value in zip(keys, key):
             table.insert(keys.index(col), col, value)
@@ -160,11 +160,9 @@ def _add_smoothing(table: pd.DataFrame, window: int | None, span: float | None) 
     return table
 
 
-def _add_spikes(table: pd.DataFrame, window: int, z: float, min_rise: float,
-                min_quotes: int) -> pd.DataFrame:
-    past = table["tension"].shift(1).rolling(window, min_periods=3)
-    table["baseline"] = past.mean()
-    threshold = np.maximum(min_rise, z * past.std().fillna(0))
+def _add_spikes(table: pd.DataFrame, window: int, min_rise: float, min_quotes: int) -> pd.DataFrame:
+    table["baseline"] = table["tension"].shift(1).rolling(window, min_periods=3).mean()
     rise = table["tension"] - table["baseline"]
-    table["spike"] = (rise >= threshold) & (table["n_quotes"] >= min_quotes)
+    table["spike"] = ((table["n_quotes"] >= min_quotes) & (table["ci_low"] > table["baseline"])
+                      & (rise >= min_rise))
     return table

@@ -110,3 +110,11 @@ def test_weekly_frequency():
 def test_missing_columns_error():
     with pytest.raises(ValueError, match="p_hostile"):
         tension_index(pd.DataFrame({"date": ["2025-10-10"]}))
+
+
+def test_thin_day_jump_is_not_a_spike():
+    calm = [(f"2025-10-{d:02d}", 0.5, 0.3, 0.2) for d in range(1, 11) for _ in range(3)]
+    lone = [("2025-10-11", 0.0, 0.1, 0.9), ("2025-10-11", 0.6, 0.2, 0.2)]  # wide interval
+    t = tension_index(rows(*calm, *lone))
+    assert t["tension"].iloc[-1] > t["baseline"].iloc[-1] + 10
+    assert not t["spike"].iloc[-1]

@@ -3,14 +3,15 @@
 Run once after writing: ``python -m training.corpus RAW_DIR --out data``. Reads ``*_statements.jsonl``
 and ``*_pairs.jsonl`` from RAW_DIR (one pair of files per writing batch), drops exact duplicates
 (after normalising case and punctuation), joins groups whose statements are near duplicates (word
-3-gram Jaccard above 0.5) so they always share a split, then assigns whole groups to splits.
+3-gram Jaccard above 0.5) so they always share a split, then assigns whole groups to splits by a hash of
+the group's name, so adding batches later never moves an existing group to another split.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
-import random
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -90,6 +91,17 @@ def dedupe(statements: list[dict]) -> list[dict]:
     return out
 
 
+def split_for(group: str, plan: tuple[tuple[str, float], ...], seed: int = SEED) -> str:
+    """A split drawn from a hash of the group's name: stable when other groups are added later."""
+    digest = hashlib.sha1(f"{seed}:{group}".encode("utf-8")).hexdigest()
+    u = int(digest[:8], 16) / 0xFFFFFFFF
+    for name, share in plan:
+        if u < share:
+            return name
+        u -= share
+    return "train"
+
+
 def assign_splits(statements: list[dict], pairs: list[dict], seed: int = SEED) -> None:
     """Set ``split`` on every row; rows linked by group or near-duplicate text share a split."""
     uf = UnionFind()
@@ -105,22 +117,11 @@ def assign_splits(statements: list[dict], pairs: list[dict], seed: int = SEED) -
     components: dict[str, list[str]] = defaultdict(list)
     for key in [f"s{i}" for i in range(len(statements))] + [f"p{i}" for i in range(len(pairs))]:
         components[uf.find(key)].append(key)
-    roots = sorted(components)
-    random.Random(seed).shuffle(roots)
     split_of = {}
-    filled = defaultdict(float)
-    totals = {"s": len(statements), "p": len(pairs)}
-    for root in roots:
-        members = components[root]
+    for members in components.values():
+        groups = sorted({(statements if m[0] == "s" else pairs)[int(m[1:])]["group"] for m in members})
         kind = "s" if any(m.startswith("s") for m in members) else "p"
-        plan = STATEMENT_SPLITS if kind == "s" else PAIR_SPLITS
-        n = sum(m.startswith(kind) for m in members)
-        split = "train"
-        for name, share in plan:
-            if filled[kind, name] + n <= share * totals[kind] + 1:
-                split = name
-                break
-        filled[kind, split] += n
+        split = split_for(groups[0], STATEMENT_SPLITS if kind == "s" else PAIR_SPLITS, seed)
         for m in members:
             split_of[m] = split
     for i, row in enumerate(statements):

@@ -23,7 +23,7 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
-from model.heads import BertMeanPoolClassifier
+from model.heads import HEADS, BertMeanPoolClassifier
 from model.labels import LABEL2ID, LABELS
 from model.loader import FORMAT_VERSION, META_FILE, Classifier, quantize_int8
 from model.predict import predict_proba
@@ -190,26 +190,30 @@ def _logits(clf: Classifier, texts: list[str]) -> np.ndarray:
 
 
 def train_cli(fields: dict, config_cls=TrainConfig) -> dict:
-    """Train from CLI fields; ``head="both"`` trains each head and keeps the better on dev macro-F1.
-
-    The losing head's folder stays under ``OUTPUT/candidates/`` and both figures go in the metadata.
-    """
+    """Train from CLI fields; ``head="both"`` trains each head and keeps the better on dev macro-F1."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if fields.get("head") != "both":
         return train(config_cls(**fields))
     out = Path(fields.get("output_dir") or config_cls().output_dir)
-    results = {}
-    for head in ("cls", "mean"):
-        sub = {**fields, "head": head, "output_dir": str(out / "candidates" / head)}
-        results[head] = train(config_cls(**sub))
-    best = max(results, key=lambda h: results[h]["dev_macro_f1"])
+    for head in HEADS:
+        train(config_cls(**{**fields, "head": head, "output_dir": str(out / "candidates" / head)}))
+    return keep_best_head(out)
+
+
+def keep_best_head(out: Path) -> dict:
+    """Copy the candidate (``OUT/candidates/<head>``) with the best dev macro-F1 into ``OUT``.
+
+    Both heads' figures are recorded in the kept ``detente.json``; the candidates stay for inspection.
+    """
     import shutil
 
+    metas = {h: json.loads((out / "candidates" / h / META_FILE).read_text(encoding="utf-8"))
+             for h in HEADS if (out / "candidates" / h / META_FILE).exists()}
+    best = max(metas, key=lambda h: metas[h]["dev_macro_f1"])
     for item in (out / "candidates" / best).iterdir():
         shutil.copy2(item, out / item.name)
-    meta = json.loads((out / META_FILE).read_text(encoding="utf-8"))
-    meta["head_comparison"] = {h: {"dev_macro_f1": r["dev_macro_f1"], "train_seconds": r["train_seconds"]}
-                               for h, r in results.items()}
-    meta["train_seconds"] = round(sum(r["train_seconds"] for r in results.values()), 1)
+    meta = metas[best]
+    meta["head_comparison"] = {h: {"dev_macro_f1": m["dev_macro_f1"], "train_seconds": m["train_seconds"],
+                                   "epochs_run": len(m["history"])} for h, m in metas.items()}
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return meta
