@@ -27,6 +27,8 @@ DATE_NAMES = ("date", "published", "published_at", "publish_date", "pub_date", "
               "timestamp", "created_at", "day", "time")
 ID_NAMES = ("id", "quote_id", "row_id", "uid", "doc_id")
 BAD_LINES = ("error", "skip")
+# Unicode line breaks that str.splitlines() and many JSONL readers split on: escaped in JSONL output.
+LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
 
 
 class InputError(Exception):
@@ -283,8 +285,8 @@ class ChunkWriter:
             self._header_written = True
         elif self.fmt == "jsonl":
             for record in chunk.to_dict(orient="records"):
-                self._f.write(json.dumps({k: _jsonable(v) for k, v in record.items()},
-                                         ensure_ascii=False) + "\n")
+                line = json.dumps({k: _jsonable(v) for k, v in record.items()}, ensure_ascii=False)
+                self._f.write(line.translate(LINE_BREAKS) + "\n")
         else:
             self._write_parquet(chunk.reindex(columns=self.columns))
 

@@ -85,7 +85,7 @@ def test_every_row_once_in_order_any_chunk(tmp_path_factory, tiny_clf, texts, ch
     for size in (chunk, 1000):
         out = folder / f"out{size}.jsonl"
         summary = score_file(str(src), str(out), model=tiny_clf, chunk_size=size)
-        outs.append([json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()])
+        outs.append([json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()])  # must hold: no raw U+2028 etc.
         assert summary.read == len(records)
     a, b = outs
     assert [r["id"] for r in a] == list(range(len(records)))

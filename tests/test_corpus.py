@@ -1,0 +1,68 @@
+"""Corpus assembly: duplicates, near-duplicate grouping, stable splits, adjudication, loose pairs."""
+
+import json
+
+from training.corpus import (PAIR_SPLITS, STATEMENT_SPLITS, apply_adjudication, assign_splits, build,
+                             demote_loose_pairs, split_for)
+
+
+def stmt(text, group, label="neutral"):
+    return {"text": text, "label": label, "group": group, "speaker": "s", "actor": "UN",
+            "target": None, "topic": "other", "register": "briefing", "date": None,
+            "difficulty": "easy", "rule": None, "translated": False}
+
+
+def pair(a, b, group, la="neutral", lb="hostile"):
+    return {"text_a": a, "label_a": la, "text_b": b, "label_b": lb, "edit": "other", "rule": "2",
+            "speaker": "s", "actor": "UN", "target": None, "topic": "other", "register": "briefing",
+            "group": group}
+
+
+def test_split_for_is_stable_and_proportional():
+    groups = [f"g{i}" for i in range(4000)]
+    splits = [split_for(g, STATEMENT_SPLITS) for g in groups]
+    assert splits == [split_for(g, STATEMENT_SPLITS) for g in groups]
+    share = {s: splits.count(s) / len(splits) for s in ("train", "dev", "test")}
+    assert abs(share["test"] - 0.10) < 0.02 and abs(share["dev"] - 0.10) < 0.02
+    assert sum(split_for(g, PAIR_SPLITS) == "train" for g in groups) / len(groups) < 0.75
+
+
+def test_near_duplicates_share_a_split():
+    rows = [stmt(f"the ministers met in geneva on monday to discuss the grain corridor {i}", f"g{i}")
+            for i in range(40)]
+    assign_splits(rows, [])
+    assert len({r["split"] for r in rows}) == 1
+
+
+def test_adjudication_relabels_drops_and_prunes_pairs():
+    rows = [stmt("keep me", "g1"), stmt("drop me", "g2"), stmt("flip me", "g3")]
+    pairs = [pair("we note the remarks", "we condemn the remarks", "p1"),
+             pair("talks on friday", "talks on friday, as agreed", "p2", "neutral", "conciliatory")]
+    decisions = [{"text": "drop me", "outcome": "dropped", "final": None},
+                 {"text": "Flip me!", "outcome": "adopted_second", "final": "hostile"},
+                 {"text": "talks on friday", "outcome": "adopted_second", "final": "conciliatory"},
+                 {"text": "keep me", "outcome": "agreed", "final": "neutral"}]
+    kept, kept_pairs = apply_adjudication(rows, pairs, decisions)
+    assert [(r["text"], r["label"]) for r in kept] == [("keep me", "neutral"), ("flip me", "hostile")]
+    assert [p["group"] for p in kept_pairs] == ["p1"]  # p2's sides now share a label
+
+
+def test_loose_pairs_become_statements():
+    minimal, loose = demote_loose_pairs([
+        pair("the talks will resume on friday", "the talks will resume on friday as agreed", "p1"),
+        pair("we note it", "our patience with these reckless provocations is exhausted", "p2")])
+    assert [p["group"] for p in minimal] == ["p1"]
+    assert [r["label"] for r in loose] == ["neutral", "hostile"] and loose[0]["difficulty"] == "hard"
+
+
+def test_build_end_to_end(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    rows = [stmt(f"statement number {i} about topic {i * 7}", f"b1/g{i % 9}") for i in range(30)]
+    rows.append(stmt("Statement number 0 about topic 0!", "b1/dup"))  # exact duplicate after normalising
+    (raw / "b1_statements.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (raw / "b1_pairs.jsonl").write_text(json.dumps(pair("we note it today", "we condemn it today",
+                                                        "b1/p")) + "\n")
+    statements, pairs = build(raw, tmp_path)
+    assert len(statements) == 30 and statements[0]["id"] == "s00001"
+    assert pairs[0]["pair_id"] == "p0001" and (tmp_path / "statements.jsonl").exists()
