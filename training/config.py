@@ -31,6 +31,7 @@ class TrainConfig:
     epochs: int = 6
     batch_size: int = 32
     class_weighting: str = "balanced"  # "balanced" or "none"
+    label_smoothing: float = 0.0
     use_contrast: bool = True  # add train-split contrast pairs to the training statements
     contrast_repeats: int = 2  # each train pair seen this often per epoch: the boundaries are the weak spot
     use_augmented: bool = False  # add data/augmented.jsonl (tagged, generated) if present
@@ -49,6 +50,8 @@ class TrainConfig:
             raise ValueError("class_weighting must be 'balanced' or 'none'")
         if self.epochs < 1 or self.batch_size < 1 or self.max_length < 8:
             raise ValueError("epochs and batch_size must be >= 1 and max_length >= 8")
+        if not 0 <= self.label_smoothing < 0.5:
+            raise ValueError("label_smoothing must be in [0, 0.5)")
         if not 0 < self.learning_rate < 1:
             raise ValueError("learning_rate must be in (0, 1)")
 

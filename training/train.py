@@ -115,7 +115,8 @@ def train(config: TrainConfig) -> dict:
     optim = torch.optim.AdamW(network.parameters(), lr=config.learning_rate,
                               weight_decay=config.weight_decay)
     sched = get_linear_schedule_with_warmup(optim, int(config.warmup_ratio * steps), steps)
-    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(list(train_ds["labels"]), config))
+    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(list(train_ds["labels"]), config),
+                                        label_smoothing=config.label_smoothing)
     rng = np.random.default_rng(config.seed)
     history, best_f1, best_state, stale = [], -1.0, None, 0
     for epoch in range(1, config.epochs + 1):
