@@ -1,13 +1,19 @@
 """Write a model folder's card (README.md) from its saved metadata and evaluation reports.
 
-Run: ``python -m training.card model/default`` after ``detente evaluate --model model/default --split
-test --out model/default/metrics.json``. Every figure in the card comes from those two files.
+Release a run as the bundled model::
+
+    python -m training.card model/default --install-from runs/release
+    detente evaluate --model model/default --split test --out model/default/metrics.json
+    python -m training.card model/default
+
+Every figure in the card comes from ``detente.json`` and ``metrics.json``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
+import shutil
 from pathlib import Path
 
 from model.loader import META_FILE
@@ -19,6 +25,11 @@ def render_card(folder: Path) -> str:
     test = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     gate = meta["int8_gate"]
     heads = meta.get("head_comparison", {})
+    comparison_file = folder / "head_comparison.json"
+    note = ""
+    if not heads and comparison_file.exists():
+        saved = json.loads(comparison_file.read_text(encoding="utf-8"))
+        heads, note = saved["heads"], saved.get("note", "")
     base = test["baselines"]
     c = test["contrast"]
     lines = [
@@ -32,7 +43,8 @@ def render_card(folder: Path) -> str:
     ]
     if heads:
         lines.append("- Head comparison (same data, seed and schedule; dev macro-F1): " + ", ".join(
-            f"{h} {v['dev_macro_f1']:.3f}" for h, v in heads.items()) + f"; kept **{meta['head']}**.")
+            f"{h} {v['dev_macro_f1']:.3f}" for h, v in heads.items()) + f"; kept **{meta['head']}**."
+            + (f" {note}" if note else ""))
     lines += [
         f"- Trained {len(meta['history'])} epochs (best kept by dev macro-F1 {meta['dev_macro_f1']:.3f}), "
         f"lr {config['learning_rate']}, batch {config['batch_size']}, seed {config['seed']}, class "
@@ -69,10 +81,27 @@ def render_card(folder: Path) -> str:
     return "\n".join(lines)
 
 
+MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+               "training_config.json", META_FILE)
+
+
+def install(run: Path, folder: Path) -> None:
+    """Copy a training run's model files (not its candidates) into ``folder``, e.g. the bundled model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in MODEL_FILES:
+        shutil.copy2(run / name, folder / name)
+
+
 def main() -> None:
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "model/default")
-    (folder / "README.md").write_text(render_card(folder), encoding="utf-8")
-    print(f"wrote {folder / 'README.md'}")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", default="model/default", type=Path)
+    parser.add_argument("--install-from", type=Path, help="copy this run's model files in first")
+    args = parser.parse_args()
+    if args.install_from:
+        install(args.install_from, args.folder)
+    if (args.folder / "metrics.json").exists():
+        (args.folder / "README.md").write_text(render_card(args.folder), encoding="utf-8")
+        print(f"wrote {args.folder / 'README.md'}")
 
 
 if __name__ == "__main__":
