@@ -113,7 +113,7 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="model folder (default: the bundled model)")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"])
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, default=None)
 
 
@@ -244,7 +244,7 @@ def cmd_train(args) -> int:
             fields[name] = value
     meta = train_cli(fields, TrainConfig)
     print(json.dumps({k: meta[k] for k in ("head", "dev_macro_f1", "temperature", "int8_gate",
-                                           "train_seconds")}, indent=2))
+                                           "bf16_gate", "train_seconds")}, indent=2))
     return 0
 
 

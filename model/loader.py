@@ -27,7 +27,8 @@ from .labels import LABELS
 FORMAT_VERSION = 1
 META_FILE = "detente.json"
 BUNDLED = ("default",)
-PRECISIONS = ("auto", "fp32", "int8")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+FAST_PATHS = ("int8", "bf16")  # tried in this order by "auto"; each needs its saved dev gate passed
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,10 @@ def load_model(
 
     Args:
         name_or_path: ``None`` or ``"default"`` for the bundled model, or a model folder.
-        precision: ``"fp32"``, ``"int8"`` (dynamic quantization of the linear layers), or ``"auto"``:
-            int8 only if the model's saved accuracy gate passed, else fp32.
+        precision: ``"fp32"``; ``"bf16"`` (bfloat16 weights and activations, fast on CPUs with native
+            bf16); ``"int8"`` (dynamic quantization of the linear layers); or ``"auto"``: the first
+            fast path whose saved dev accuracy gate passed (and, for bf16, that this CPU runs
+            natively), else fp32.
         threads: torch intra-op threads; ``None`` keeps torch's setting.
 
     Returns:
@@ -135,8 +138,7 @@ def _load(path: Path, precision: str, stamp: tuple) -> Classifier:
         raise ValueError(f"{path} predicts {labels}, expected {LABELS}")
     network.eval()
     chosen = _choose_precision(precision, meta)
-    if chosen == "int8":
-        network = quantize_int8(network)
+    network = convert(network, chosen)
     return Classifier(
         network=network,
         tokenizer=tokenizer,
@@ -149,12 +151,35 @@ def _load(path: Path, precision: str, stamp: tuple) -> Classifier:
 
 
 def _choose_precision(precision: str, meta: dict[str, Any]) -> str:
-    gate_passed = bool(meta.get("int8_gate", {}).get("passed", False))
+    def allowed(path: str) -> bool:
+        passed = bool(meta.get(f"{path}_gate", {}).get("passed", False))
+        return passed and (path != "bf16" or native_bf16())
+
     if precision == "auto":
-        return "int8" if gate_passed else "fp32"
-    if precision == "int8" and not gate_passed:
-        warnings.warn("int8 was not cleared by this model's accuracy gate; labels may differ from fp32")
+        return next((p for p in FAST_PATHS if allowed(p)), "fp32")
+    if precision != "fp32" and not allowed(precision):
+        warnings.warn(f"{precision} was not cleared by this model's accuracy gate (or this CPU lacks "
+                      "native support); labels may differ from fp32 or run slower")
     return precision
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); emulated bf16 is slow."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def convert(network: torch.nn.Module, precision: str) -> torch.nn.Module:
+    """The fp32 network in the given precision (a converted copy for bf16 and int8)."""
+    if precision == "int8":
+        return quantize_int8(network)
+    if precision == "bf16":
+        import copy
+
+        return copy.deepcopy(network).to(torch.bfloat16)
+    return network
 
 
 def quantize_int8(network: torch.nn.Module) -> torch.nn.Module:

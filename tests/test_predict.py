@@ -105,3 +105,13 @@ def test_bundled_path_inside_package():
     assert bundled_path().name == "default"
     with pytest.raises(ValueError, match="known"):
         bundled_path("nope")
+
+
+def test_bf16_path_close_to_fp32(tiny_model_dir):
+    fp32 = predict(["we welcome the agreement", "stop interfering"],
+                   model=load_model(tiny_model_dir, precision="fp32"))
+    with pytest.warns(UserWarning, match="gate"):
+        bf16 = load_model(tiny_model_dir, precision="bf16")
+    assert bf16.precision == "bf16"
+    for a, b in zip(fp32, predict(["we welcome the agreement", "stop interfering"], model=bf16)):
+        assert b.scores == pytest.approx(a.scores, abs=0.02)

@@ -41,6 +41,9 @@ def test_benchmark_runs(tmp_path):
 def test_default_precision_follows_saved_gate():
     from model import load_model
 
+    from model.loader import native_bf16
+
     meta = json.loads((bundled_path() / "detente.json").read_text())
-    expected = "int8" if meta["int8_gate"]["passed"] else "fp32"
-    assert load_model().precision == expected
+    allowed = [p for p in ("int8", "bf16") if meta[f"{p}_gate"]["passed"]
+               and (p != "bf16" or native_bf16())]
+    assert load_model().precision == (allowed[0] if allowed else "fp32")

@@ -44,7 +44,8 @@ def test_folder_is_self_describing(trained):
     assert not any(n.endswith(".bin") for n in names)
     saved = json.loads((out / "detente.json").read_text())
     assert saved["labels"] == ["conciliatory", "neutral", "hostile"]
-    assert saved["temperature"] > 0 and "passed" in saved["int8_gate"]
+    assert saved["temperature"] > 0
+    assert "passed" in saved["int8_gate"] and "passed" in saved["bf16_gate"]
     assert TrainConfig.load(out).epochs == 25
 
 
@@ -96,3 +97,12 @@ def test_ece_known_answer():
     probs = np.array([[0.9, 0.05, 0.05]] * 10)
     labels = np.array([0] * 9 + [1])  # 90% confident, 90% right
     assert expected_calibration_error(probs, labels) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_refit_rewrites_calibration_and_gates(trained):
+    from training.train import refit
+
+    out, meta = trained
+    again = refit(out, str(TrainConfig.load(out).data_dir))
+    assert again["temperature"] == pytest.approx(meta["temperature"], rel=1e-3)
+    assert set(again) >= {"int8_gate", "bf16_gate", "history"}

@@ -23,7 +23,6 @@ def render_card(folder: Path) -> str:
     meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
     config = json.loads((folder / "training_config.json").read_text(encoding="utf-8"))
     test = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    gate = meta["int8_gate"]
     heads = meta.get("head_comparison", {})
     comparison_file = folder / "head_comparison.json"
     note = ""
@@ -51,22 +50,31 @@ def render_card(folder: Path) -> str:
         f"weighting {config['class_weighting']}, train max length {config['max_length']} tokens; "
         f"{meta['train_seconds'] / 60:.1f} min on {meta['torch_threads']} CPU threads.",
         f"- Temperature {meta['temperature']:.3f}; inference truncates at {meta['max_length']} tokens.",
-        f"- Weights stored as fp16 safetensors, run in fp32 or int8. Int8 gate on dev: agreement with "
-        f"fp32 {gate['agreement']:.3f} (needs {gate['min_agreement']}), macro-F1 "
-        f"{gate['dev_macro_f1_int8']:.3f} vs {gate['dev_macro_f1_fp32']:.3f} (max drop "
-        f"{gate['max_f1_drop']}): **{'passed, int8 is the default' if gate['passed'] else 'failed, fp32 is the default'}**.",
+        "- Weights stored as fp16 safetensors, run in fp32, bf16 or int8. Accuracy gates on the dev "
+        "statements (label agreement with fp32 and macro-F1 drop): " + "; ".join(
+            f"{p} agreement {g['agreement']:.3f} (needs {g['min_agreement']}), macro-F1 "
+            f"{g[f'dev_macro_f1_{p}']:.3f} vs {g['dev_macro_f1_fp32']:.3f}: "
+            f"**{'passed' if g['passed'] else 'failed'}**"
+            for p in ("int8", "bf16") if (g := meta.get(f"{p}_gate"))) + ". `load_model()` runs the "
+        "first fast path that passed (bf16 only on CPUs with native bf16), else fp32.",
         "", f"## Figures on the held-out {test['split']} split ({test['n']} statements, {test['precision']})",
         "Reproduce: `detente evaluate --model model/default --split test`.", "",
         "| | macro-F1 | accuracy |", "|---|---:|---:|",
         f"| this model | {test['macro_f1']:.3f} | {test['accuracy']:.3f} |",
     ]
-    lines += [f"| baseline: {k} | {v['macro_f1']:.3f} | {v['accuracy']:.3f} |" for k, v in base.items()]
+    lines[-3:] = ["| | macro-F1 | accuracy | contrast pairs both right |", "|---|---:|---:|---:|",
+                  f"| this model | {test['macro_f1']:.3f} | {test['accuracy']:.3f} | "
+                  f"{c['pair_accuracy']:.3f} |"]
+    lines += [f"| baseline: {k} | {v['macro_f1']:.3f} | {v['accuracy']:.3f} | "
+              f"{v.get('contrast_pair_accuracy') or 0:.3f} |" for k, v in base.items()]
     lines += ["", f"- Margin over the best baseline: {test['margin_over_best_baseline']:+.3f} macro-F1.",
               f"- Expected calibration error: {test['ece']:.3f}.",
               f"- Contrast pairs ({c['n_pairs']} held-out minimal pairs): both sides right "
               f"{c['pair_accuracy']:.3f}; single sides {c['side_accuracy']:.3f}.",
               f"- The guide's own examples: {test['guide_examples']['correct']}/"
-              f"{test['guide_examples']['n']} right.",
+              f"{test['guide_examples']['n']} right" + (
+                  "; wrong: " + "; ".join(f'"{w}"' for w in test["guide_examples"]["wrong"])
+                  if test["guide_examples"]["wrong"] else "") + ".",
               "- Per class: " + ", ".join(f"{k} F1 {v['f1']:.3f}" for k, v in test["per_class"].items()),
               "- By difficulty: " + ", ".join(f"{k} {v['macro_f1']:.3f} (n={v['n']})"
                                               for k, v in test["by_difficulty"].items()),

@@ -40,8 +40,8 @@ class TrainConfig:
     max_eval_samples: int | None = None
     threads: int | None = None
     save_fp16: bool = True
-    int8_gate_agreement: float = 0.98
-    int8_gate_f1_drop: float = 0.01
+    gate_min_agreement: float = 0.98
+    gate_max_f1_drop: float = 0.01
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:

@@ -2,7 +2,9 @@
 
 Run: ``detente train --output-dir runs/model`` (see ``detente train --help``). Trains on the train split
 (plus the train contrast pairs), keeps the epoch with the best dev macro-F1, fits a temperature on dev so
-probabilities are calibrated, runs the int8 accuracy gate on dev, and saves a self-describing folder.
+probabilities are calibrated, runs the accuracy gates of the fast paths (int8, bf16) on dev, and saves
+a self-describing folder. ``python -m training.train --refit FOLDER`` re-runs calibration and the gates
+on a trained folder.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from transformers import (
 
 from model.heads import HEADS, BertMeanPoolClassifier
 from model.labels import LABEL2ID, LABELS
-from model.loader import FORMAT_VERSION, META_FILE, Classifier, quantize_int8
+from model.loader import FAST_PATHS, FORMAT_VERSION, META_FILE, Classifier, convert
 from model.predict import predict_proba
 
 from .calibrate import fit_temperature
@@ -89,7 +91,7 @@ def evaluate_f1(clf: Classifier, ds: Dataset) -> tuple[float, np.ndarray]:
 
 
 def train(config: TrainConfig) -> dict:
-    """Fine-tune, select on dev macro-F1, calibrate, gate int8, save. Returns the run's metrics.
+    """Fine-tune, select on dev macro-F1, calibrate, gate the fast paths, save. Returns the metrics.
 
     Example:
         >>> train(TrainConfig(max_train_samples=64, epochs=1))  # doctest: +SKIP
@@ -149,47 +151,77 @@ def train(config: TrainConfig) -> dict:
 
 
 def finish(network, tokenizer, dev_ds: Dataset, config: TrainConfig, history: list, t0: float) -> dict:
-    """Calibrate on dev, run the int8 gate, and write the model folder."""
+    """Calibrate on dev, run the precision gates, and write the model folder."""
     out = Path(config.output_dir)
-    clf = Classifier(network, tokenizer, out, "fp32", 1.0, config.predict_max_length)
-    logits = _logits(clf, list(dev_ds["text"]))
-    temperature = fit_temperature(logits, np.array(list(dev_ds["labels"])))
-    clf = Classifier(network, tokenizer, out, "fp32", temperature, config.predict_max_length)
-    dev_f1, probs32 = evaluate_f1(clf, dev_ds)
-    gate = int8_gate(clf, dev_ds, probs32, config)
+    post = calibrate_and_gate(network, tokenizer, dev_ds, config)
     if config.save_fp16:
         network = network.half()
     network.save_pretrained(out, safe_serialization=True)
     network.float()
     tokenizer.save_pretrained(out)
     config.save(out)
-    meta = {"format_version": FORMAT_VERSION, "head": config.head, "temperature": temperature,
-            "max_length": config.predict_max_length, "labels": list(LABELS), "int8_gate": gate,
-            "dev_macro_f1": dev_f1, "history": history,
+    meta = {"format_version": FORMAT_VERSION, "head": config.head, "max_length": config.predict_max_length,
+            "labels": list(LABELS), **post, "history": history,
             "train_seconds": round(time.time() - t0, 1), "torch_threads": torch.get_num_threads()}
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return meta
 
 
-def int8_gate(clf: Classifier, dev_ds: Dataset, probs32: np.ndarray, config: TrainConfig) -> dict:
-    """Int8 is allowed only if, on the dev statements, it agrees with fp32 and keeps macro-F1.
+def calibrate_and_gate(network, tokenizer, dev_ds: Dataset, config: TrainConfig) -> dict:
+    """Temperature fitted on the dev statements, dev macro-F1, and a dev gate for each fast path.
+
+    The contrast texts sit on the label boundaries on purpose and would pull the temperature away from
+    what ordinary quotes need, so they are left out of calibration (they still count for selection).
+    """
+    out = Path(config.output_dir)
+    clf = Classifier(network, tokenizer, out, "fp32", 1.0, config.predict_max_length)
+    stmts = dev_ds.filter(lambda r: r["source"] == "statement")
+    temperature = fit_temperature(_logits(clf, list(stmts["text"])), np.array(list(stmts["labels"])))
+    clf = Classifier(network, tokenizer, out, "fp32", temperature, config.predict_max_length)
+    dev_f1, probs32 = evaluate_f1(clf, dev_ds)
+    gates = {f"{p}_gate": precision_gate(clf, p, dev_ds, probs32, config) for p in FAST_PATHS}
+    return {"temperature": temperature, "dev_macro_f1": dev_f1, **gates}
+
+
+def refit(folder: str | Path, data_dir: str = "data") -> dict:
+    """Re-run calibration and the gates on an already trained folder (the steps ``finish`` runs).
+
+    Example:
+        >>> refit("model/default")  # doctest: +SKIP
+    """
+    from model.loader import load_model, read_meta
+
+    folder = Path(folder)
+    config = TrainConfig.load(folder)
+    config.output_dir = str(folder)
+    clf = load_model(folder, precision="fp32")
+    post = calibrate_and_gate(clf.network, clf.tokenizer,
+                              load_split(data_dir, "dev", with_contrast=True), config)
+    meta = {**read_meta(folder), **post}
+    (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return meta
+
+
+def precision_gate(clf: Classifier, precision: str, dev_ds: Dataset, probs32: np.ndarray,
+                   config: TrainConfig) -> dict:
+    """A fast path is allowed only if, on the dev statements, it agrees with fp32 and keeps macro-F1.
 
     The gate is judged on the dev split's statements; agreement on the dev contrast texts (built to sit
     on the label boundaries) is recorded beside it.
     """
-    q = Classifier(quantize_int8(clf.network), clf.tokenizer, clf.path, "int8", clf.temperature,
-                   clf.max_length)
-    probs8, _ = predict_proba(list(dev_ds["text"]), model=q)
+    fast = Classifier(convert(clf.network, precision), clf.tokenizer, clf.path, precision,
+                      clf.temperature, clf.max_length)
+    probs_fast, _ = predict_proba(list(dev_ds["text"]), model=fast)
     gold = np.array(list(dev_ds["labels"]))
     is_stmt = np.array([s == "statement" for s in dev_ds["source"]])
-    same = probs8.argmax(1) == probs32.argmax(1)
+    same = probs_fast.argmax(1) == probs32.argmax(1)
     f1_32 = f1_score(gold[is_stmt], probs32.argmax(1)[is_stmt], average="macro")
-    f1_8 = f1_score(gold[is_stmt], probs8.argmax(1)[is_stmt], average="macro")
+    f1_fast = f1_score(gold[is_stmt], probs_fast.argmax(1)[is_stmt], average="macro")
     agreement = float(same[is_stmt].mean())
-    passed = agreement >= config.int8_gate_agreement and f1_32 - f1_8 <= config.int8_gate_f1_drop
+    passed = agreement >= config.gate_min_agreement and f1_32 - f1_fast <= config.gate_max_f1_drop
     return {"passed": bool(passed), "agreement": agreement, "dev_macro_f1_fp32": float(f1_32),
-            "dev_macro_f1_int8": float(f1_8), "min_agreement": config.int8_gate_agreement,
-            "max_f1_drop": config.int8_gate_f1_drop, "n": int(is_stmt.sum()),
+            f"dev_macro_f1_{precision}": float(f1_fast), "min_agreement": config.gate_min_agreement,
+            "max_f1_drop": config.gate_max_f1_drop, "n": int(is_stmt.sum()),
             "agreement_contrast_texts": float(same[~is_stmt].mean()) if (~is_stmt).any() else None}
 
 
@@ -227,3 +259,14 @@ def keep_best_head(out: Path) -> dict:
                                    "epochs_run": len(m["history"])} for h, m in metas.items()}
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return meta
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="re-run calibration and precision gates")
+    parser.add_argument("--refit", required=True, help="a trained model folder")
+    parser.add_argument("--data-dir", default="data")
+    args = parser.parse_args()
+    result = refit(args.refit, args.data_dir)
+    print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2))
