@@ -309,6 +309,7 @@ class ChunkWriter:
         self._f.flush()
         os.fsync(self._f.fileno())
         self._f.close()
+        os.chmod(self._tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(self._tmp, self.path)
 
     def abort(self) -> None:
@@ -317,6 +318,12 @@ class ChunkWriter:
             self._f.close()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _jsonable(value):

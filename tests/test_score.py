@@ -202,3 +202,11 @@ def test_existing_output_survives_failed_run(tmp_path, tiny_clf):
         score_file(str(src), str(out), model=tiny_clf)
     assert out.read_text() == "previous,result\n"
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".part")]
+
+
+def test_output_has_ordinary_permissions(tmp_path, tiny_clf):
+    out = tmp_path / "o.csv"
+    score_file(write_csv(tmp_path / "i.csv", SAMPLE[:2]), str(out), model=tiny_clf)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
