@@ -197,16 +197,13 @@ def cmd_report(args) -> int:
     from .report import plot_index, render_report
 
     frame = read_table(args.input)
-    if not {"p_hostile", "p_conciliatory", "status"} <= set(frame.columns):
-        from .score import score_frame
-
-        cols = [str(c) for c in frame.columns]
-        text_col = find_column(cols, args.text_col, TEXT_NAMES, "text", args.input, True)
-        date_col = find_column(cols, args.date_col, DATE_NAMES, "date", args.input, False)
-        frame = score_frame(frame, text_col, date_col, _load(args), args.batch_size)
     cols = [str(c) for c in frame.columns]
     text_col = find_column(cols, args.text_col, TEXT_NAMES, "text", args.input, True)
     date_col = find_column(cols, args.date_col, DATE_NAMES, "date", args.input, True)
+    if not {"p_hostile", "p_conciliatory", "status"} <= set(frame.columns):
+        from .score import score_frame
+
+        frame = score_frame(frame, text_col, date_col, _load(args), args.batch_size)
     index = _index(frame, args, date_col)
     if args.by:
         raise InputError("the report draws one series; run without --by")

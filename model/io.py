@@ -7,6 +7,7 @@ renamed into place, so a killed run leaves no file or a whole one.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -126,11 +127,9 @@ def read_chunks(path: str, *, fmt: str | None = None, chunk_size: int = 2048,
 @contextlib.contextmanager
 def _open_text(path: str, encoding: str) -> Iterator[IO[str]]:
     try:
-        codecs_ok = "".encode(encoding) is not None
+        codecs.lookup(encoding)
     except LookupError:
-        codecs_ok = False
-    if not codecs_ok:
-        raise InputError(f"unknown encoding {encoding!r}")
+        raise InputError(f"unknown encoding {encoding!r}") from None
     if path == "-":
         yield io.TextIOWrapper(sys.stdin.buffer, encoding=encoding, newline="")
         return

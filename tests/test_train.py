@@ -53,7 +53,6 @@ def test_save_reload_identical(trained):
     out, _ = trained
     texts = ["we welcome the agreement", "stop interfering"]
     a = predict(texts, model=load_model(out, precision="fp32"))
-    load_model.__wrapped__ if hasattr(load_model, "__wrapped__") else None
     from model.loader import _load
 
     _load.cache_clear()
