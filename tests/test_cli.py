@@ -91,6 +91,10 @@ def test_train_and_evaluate_commands(tmp_path, tiny_model_dir, tiny_data_dir, ca
     assert main(["evaluate", "--model", str(out), "--data-dir", str(tiny_data_dir), "--out",
                  str(report)]) == 0
     data = json.loads(report.read_text())
-    assert {"macro_f1", "ece", "contrast", "baselines", "by_rule", "by_difficulty"} <= set(data)
+    assert {"macro_f1", "ece", "contrast", "baselines", "by_rule", "by_difficulty", "by_writers",
+            "by_length", "bootstrap"} <= set(data)
+    lo, hi = data["bootstrap"]["macro_f1_ci95"]
+    assert lo <= data["macro_f1"] <= hi
+    assert sum(v["n"] for v in data["by_writers"].values()) == data["n"]
     assert set(data["baselines"]) == {"majority", "lexicon", "tfidf_lr"}
     assert "macro-F1" in capsys.readouterr().out

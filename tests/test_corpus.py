@@ -66,3 +66,35 @@ def test_build_end_to_end(tmp_path):
     statements, pairs = build(raw, tmp_path)
     assert len(statements) == 30 and statements[0]["id"] == "s00001"
     assert pairs[0]["pair_id"] == "p0001" and (tmp_path / "statements.jsonl").exists()
+
+
+def _write(raw, name, rows):
+    (raw / f"{name}_statements.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_adding_batches_keeps_ids_and_splits_and_held_out_stays_out_of_train(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    # one old scenario that the hash sends to test; the new batch's group name hashes to train
+    assert split_for("b7/accord-12", STATEMENT_SPLITS) == "test"
+    assert split_for("b16/a", STATEMENT_SPLITS) == "train"
+    _write(raw, "b7", [stmt(f"the ministers discussed item {i} of the pandemic accord text", "b7/accord-12")
+                       for i in range(6)])
+    first, _ = build(raw, tmp_path)
+    before = {r["text"]: (r["id"], r["split"]) for r in first}
+    # a later batch sorts before b7 by name and repeats one of b7's texts near verbatim
+    _write(raw, "b16", [stmt("the ministers discussed item 3 of the pandemic accord text today", "b16/a"),
+                        stmt("the ministers discussed item 3 of the pandemic accord text", "b16/y"),
+                        *[stmt(f"a new scenario line {i} about fisheries quotas", f"b16/n{i}")
+                          for i in range(20)]])
+    _write(raw, "h1", [stmt(f"held out remark {i} on river water sharing", f"h1/s{i}") for i in range(80)])
+    second, _ = build(raw, tmp_path)
+    after = {r["text"]: (r["id"], r["split"]) for r in second}
+    assert all(after[t] == v for t, v in before.items())  # no old id or split moved
+    dup = [r for r in second if r["text"] == "the ministers discussed item 3 of the pandemic accord text"]
+    assert len(dup) == 1 and dup[0]["group"] == "b7/accord-12"  # the exact duplicate keeps its first writer
+    near = next(r for r in second if r["group"] == "b16/a")
+    assert near["split"] == before["the ministers discussed item 3 of the pandemic accord text"][1]
+    held = [r for r in second if r["group"].startswith("h1/")]
+    assert {r["split"] for r in held} == {"dev", "test"}
+    assert len({r["id"] for r in second}) == len(second)

@@ -90,7 +90,9 @@ def test_size_and_balance(rows):
     for label in LABELS:
         assert 0.28 <= share[label] / len(rows) <= 0.40, (label, share)
     splits = Counter(r["split"] for r in rows)
-    assert 0.75 <= splits["train"] / len(rows) <= 0.85
+    corpus_writers = [r for r in rows if not r["batch"].startswith("h")]
+    share_train = Counter(r["split"] for r in corpus_writers)["train"] / len(corpus_writers)
+    assert 0.75 <= share_train <= 0.85, share_train
     assert min(splits["dev"], splits["test"]) / len(rows) >= 0.08
 
 
@@ -154,3 +156,14 @@ def test_data_card_is_current():
 def test_guide_examples_cover_every_label():
     examples = read("guide_examples.jsonl")
     assert {e["label"] for e in examples} == LABELS and len(examples) >= 12
+
+
+def test_held_out_writers_never_reach_train(rows):
+    """Batches h* were written by independent writers for evaluation: dev and test only, a real share."""
+    held = [r for r in rows if r["batch"].startswith("h")]
+    assert len(held) >= 500
+    splits = Counter(r["split"] for r in held)
+    assert splits["train"] == 0
+    assert splits["test"] >= 0.5 * len(held) and splits["dev"] >= 0.25 * len(held)
+    for label in LABELS:
+        assert 0.28 <= sum(r["label"] == label for r in held if r["split"] == "test") / splits["test"] <= 0.40

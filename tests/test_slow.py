@@ -22,7 +22,12 @@ def test_bundled_model_reaches_its_figures(report):
     assert report["guide_examples"]["correct"] == report["guide_examples"]["n"]
 
 
-@pytest.mark.xfail(strict=True, reason="open targets of issue 3: +0.068 over TF-IDF, ECE 0.059")
+def test_bundled_model_holds_up_on_held_out_writers(report):
+    held = report["by_writers"]["held_out_writers"]
+    assert held["n"] >= 500 and held["macro_f1"] >= 0.90
+
+
+@pytest.mark.xfail(strict=True, reason="open targets of issue 3: +0.048 over TF-IDF, ECE 0.053")
 def test_bundled_model_margin_and_calibration_targets(report):
     assert report["margin_over_best_baseline"] >= 0.15 and report["ece"] <= 0.05
 
@@ -31,10 +36,11 @@ def test_real_base_model_fine_tunes(tmp_path):
     from training.config import TrainConfig
     from training.train import train
 
-    meta = train(TrainConfig(output_dir=str(tmp_path), max_train_samples=256, max_eval_samples=128,
-                             epochs=1, threads=2))
-    assert meta["dev_macro_f1"] > 0.4
-    assert json.loads((tmp_path / "training_config.json").read_text())["max_train_samples"] == 256
+    # 640 statements, 2 epochs (40 steps): enough to learn well above chance (0.33), in about a minute
+    meta = train(TrainConfig(output_dir=str(tmp_path), max_train_samples=640, max_eval_samples=128,
+                             epochs=2, threads=2))
+    assert meta["dev_macro_f1"] > 0.5
+    assert json.loads((tmp_path / "training_config.json").read_text())["max_train_samples"] == 640
 
 
 def test_benchmark_runs(tmp_path):

@@ -105,3 +105,20 @@ def test_refit_rewrites_calibration_and_gates(trained):
     again = refit(out, str(TrainConfig.load(out).data_dir))
     assert again["temperature"] == pytest.approx(meta["temperature"], rel=1e-3)
     assert set(again) >= {"int8_gate", "bf16_gate", "history"}
+
+
+def test_length_buckets_cover_every_row_once_and_cut_padding():
+    from training.train import batch_order
+
+    rng = np.random.default_rng(0)
+    lengths = list(rng.integers(5, 120, size=1000))
+    order = batch_order(lengths, 16, np.random.default_rng(1))
+    flat = np.concatenate(order)
+    assert sorted(flat.tolist()) == list(range(1000))
+    padded = sum(len(b) * max(lengths[i] for i in b) for b in order)
+    shuffled = np.random.default_rng(1).permutation(1000)
+    padded_random = sum(16 * max(lengths[i] for i in shuffled[s:s + 16]) for s in range(0, 1000, 16))
+    assert padded < 0.75 * padded_random
+    # batches are shuffled across the length range, not served shortest first
+    firsts = [max(lengths[i] for i in b) for b in order[:10]]
+    assert firsts != sorted(firsts)

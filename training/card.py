@@ -18,6 +18,8 @@ from pathlib import Path
 
 from model.loader import META_FILE
 
+from .evaluate import robustness_lines
+
 
 def render_card(folder: Path) -> str:
     meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
@@ -78,7 +80,9 @@ def render_card(folder: Path) -> str:
               "- Per class: " + ", ".join(f"{k} F1 {v['f1']:.3f}" for k, v in test["per_class"].items()),
               "- By difficulty: " + ", ".join(f"{k} {v['macro_f1']:.3f} (n={v['n']})"
                                               for k, v in test["by_difficulty"].items()),
-              "", "## Intended use and limits",
+              ]
+    lines += [f"- {line}." for line in robustness_lines(test)]
+    lines += ["", "## Intended use and limits",
               "For analysts tracking the tone of official statements between states over time, in "
               "aggregate. A single label is a reading of one quote's wording toward its counterpart, not "
               "a judgement of policy. Limits: trained on English statements written for this project "

@@ -15,6 +15,8 @@ from sklearn.metrics import cohen_kappa_score
 
 from model.labels import LABELS
 
+from .corpus import is_held_out
+
 START, END = "<!-- stats:start -->", "<!-- stats:end -->"
 SECOND_PASS = "annotation/second_pass.jsonl"
 
@@ -46,6 +48,12 @@ def agreement(data_dir: Path) -> dict:
             a, b = [r["label_first"] for r in sub], [r["label_second"] for r in sub]
             out[kind] = {"n": len(sub), "agreement": sum(x == y for x, y in zip(a, b)) / len(sub),
                          "kappa": cohen_kappa_score(a, b, labels=list(LABELS))}
+    held = [r for r in rows if r.get("batch", "").startswith("h")]
+    if held:
+        a, b = [r["label_first"] for r in held], [r["label_second"] for r in held]
+        out["held-out writers' statement"] = {
+            "n": len(held), "agreement": sum(x == y for x, y in zip(a, b)) / len(held),
+            "kappa": cohen_kappa_score(a, b, labels=list(LABELS))}
     out["outcomes"] = Counter(r["outcome"] for r in rows if r["label_first"] != r["label_second"])
     return out
 
@@ -63,6 +71,14 @@ def render_stats(data_dir: str | Path) -> str:
         lines.append(f"| {split} | " + " | ".join(str(c[l]) for l in LABELS) + f" | {sum(c.values())} |")
     c = Counter(r["label"] for r in rows)
     lines += ["| all | " + " | ".join(f"{c[l]} ({c[l] / n:.1%})" for l in LABELS) + f" | {n} |", ""]
+    held = [r for r in rows if is_held_out(r["group"])]
+    if held:
+        lines += ["| writers | " + " | ".join(("train", "dev", "test")) + " |", "|---|---:|---:|---:|"]
+        for name, sub in (("corpus writers (b*)", [r for r in rows if not is_held_out(r["group"])]),
+                          ("held-out writers (h*)", held)):
+            c = Counter(r["split"] for r in sub)
+            lines.append(f"| {name} | {c['train']} | {c['dev']} | {c['test']} |")
+        lines.append("")
     lines += _table("difficulty", Counter(r["difficulty"] for r in rows), n)
     lines += _table("rule (hard cases)", Counter(r["rule"] for r in rows if r["rule"]), n)
     lines += _table("register", Counter(r["register"] for r in rows), n)
@@ -90,7 +106,7 @@ def _agreement_lines(a: dict) -> list[str]:
         return ["No second annotation pass recorded yet.", ""]
     lines = [f"Blind second pass: {a['n']} texts, raw agreement {a['agreement']:.1%}, "
              f"Cohen's kappa {a['kappa']:.3f}."]
-    for kind in ("statement", "contrast"):
+    for kind in ("statement", "contrast", "held-out writers' statement"):
         if kind in a:
             k = a[kind]
             lines.append(f"- {kind} texts: {k['n']}, agreement {k['agreement']:.1%}, kappa {k['kappa']:.3f}")

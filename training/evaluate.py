@@ -2,7 +2,9 @@
 
 Writes a JSON report and prints a table: accuracy, macro-F1, per-class scores, confusion matrix,
 macro-F1 by difficulty and rule, expected calibration error, contrast-pair accuracy, the guide's own
-examples, and three baselines on the same split.
+examples, and three baselines on the same split. Statements by the held-out writers (batches ``h*``, see
+``training/corpus.py``) are also reported on their own, as is a bootstrap interval for macro-F1 and for
+the margin over the best baseline.
 """
 
 from __future__ import annotations
@@ -46,6 +48,37 @@ def grouped_f1(y: np.ndarray, pred: np.ndarray, keys: list) -> dict:
     return out
 
 
+def writers(group: str) -> str:
+    """Held-out writers never contributed to train; corpus writers did (other scenarios)."""
+    from .corpus import is_held_out
+
+    return "held_out_writers" if is_held_out(group) else "corpus_writers"
+
+
+def length_band(text: str) -> str:
+    n = len(text.split())
+    return "short (<=15 words)" if n <= 15 else "medium (16-40)" if n <= 40 else "long (>40)"
+
+
+def bootstrap_ci(y: np.ndarray, probs: np.ndarray, other: np.ndarray, n: int = 1000,
+                 seed: int = 0) -> dict:
+    """95% percentile intervals for macro-F1, for its margin over ``other`` (paired resampling) and for
+    the expected calibration error."""
+    rng = np.random.default_rng(seed)
+    pred = probs.argmax(1)
+    f1s, margins, eces = [], [], []
+    for _ in range(n):
+        i = rng.integers(0, len(y), len(y))
+        f = f1_score(y[i], pred[i], average="macro", labels=range(len(LABELS)), zero_division=0)
+        g = f1_score(y[i], other[i], average="macro", labels=range(len(LABELS)), zero_division=0)
+        f1s.append(f)
+        margins.append(f - g)
+        eces.append(expected_calibration_error(probs[i], y[i]))
+    ci = {name: [float(v) for v in np.percentile(vals, [2.5, 97.5])]
+          for name, vals in (("macro_f1_ci95", f1s), ("margin_ci95", margins), ("ece_ci95", eces))}
+    return ci
+
+
 def pair_accuracy(predict_ids, pairs) -> dict:
     """Share of pairs with both sides right; ``predict_ids`` maps texts to label ids."""
     if len(pairs) == 0:
@@ -55,7 +88,8 @@ def pair_accuracy(predict_ids, pairs) -> dict:
     ok = np.asarray(predict_ids(texts)) == gold
     n = len(pairs)
     both = ok[:n] & ok[n:]
-    by_edit = {e: float(both[[x == e for x in list(pairs["edit"])]].mean()) for e in sorted(set(list(pairs["edit"])))}
+    edits = list(pairs["edit"])
+    by_edit = {e: float(both[[x == e for x in edits]].mean()) for e in sorted(set(edits))}
     return {"n_pairs": n, "pair_accuracy": float(both.mean()), "side_accuracy": float(ok.mean()),
             "by_edit": by_edit}
 
@@ -93,8 +127,20 @@ def evaluate(model_path: str | None = None, data_dir: str = "data", split: str =
     for name, fn in (("majority", lambda t: np.full(len(t), majority)), ("lexicon", lexicon_predict),
                      ("tfidf_lr", tfidf.predict)):
         report["baselines"][name]["contrast_pair_accuracy"] = pair_accuracy(fn, pairs)["pair_accuracy"]
-    best = max(b["macro_f1"] for b in report["baselines"].values())
-    report["margin_over_best_baseline"] = report["macro_f1"] - best
+    best_name = max(report["baselines"], key=lambda k: report["baselines"][k]["macro_f1"])
+    report["margin_over_best_baseline"] = report["macro_f1"] - report["baselines"][best_name]["macro_f1"]
+    report["best_baseline"] = best_name
+    best_pred = {"tfidf_lr": lambda: tfidf.predict(ds["text"]),
+                 "lexicon": lambda: lexicon_predict(ds["text"]),
+                 "majority": lambda: majority_predict(train["labels"], len(y))}[best_name]()
+    report["bootstrap"] = bootstrap_ci(y, probs, np.asarray(best_pred))
+    report["by_length"] = grouped_f1(y, pred, [length_band(t) for t in ds["text"]])
+    source = [writers(g) for g in ds["group"]]
+    report["by_writers"] = grouped_f1(y, pred, source)
+    for key, base in grouped_f1(y, np.asarray(best_pred), source).items():
+        report["by_writers"][key][f"{best_name}_macro_f1"] = base["macro_f1"]
+        m = np.array([s == key for s in source])
+        report["by_writers"][key]["ece"] = expected_calibration_error(probs[m], y[m])
     return report
 
 
@@ -106,6 +152,28 @@ def guide_examples(clf, data_dir: str) -> dict:
     pred = predict_proba([r["text"] for r in rows], model=clf)[0].argmax(1)
     wrong = [r["text"] for r, p in zip(rows, pred) if LABELS[p] != r["label"]]
     return {"n": len(rows), "correct": len(rows) - len(wrong), "wrong": wrong}
+
+
+WRITERS = {"held_out_writers": "Held-out writers (batches h*, never in train)",
+           "corpus_writers": "Corpus writers (other scenarios of theirs are in train)"}
+
+
+def robustness_lines(report: dict) -> list[str]:
+    """Bootstrap intervals, the two writer populations and length bands, one line each (terminal and
+    model card share them)."""
+    lines, best = [], report.get("best_baseline", "best baseline")
+    if "bootstrap" in report:
+        ci = report["bootstrap"]
+        (lo, hi), (mlo, mhi), (elo, ehi) = ci["macro_f1_ci95"], ci["margin_ci95"], ci["ece_ci95"]
+        lines.append(f"Bootstrap 95% intervals: macro-F1 [{lo:.3f}, {hi:.3f}]; margin over {best} "
+                     f"[{mlo:+.3f}, {mhi:+.3f}]; ECE [{elo:.3f}, {ehi:.3f}]")
+    for key, v in report.get("by_writers", {}).items():
+        lines.append(f"{WRITERS.get(key, key)}: n={v['n']}, macro-F1 {v['macro_f1']:.3f}, "
+                     f"{best} {v.get(best + '_macro_f1', float('nan')):.3f}, ECE {v['ece']:.3f}")
+    if "by_length" in report:
+        lines.append("By length: " + ", ".join(f"{k} {v['macro_f1']:.3f} (n={v['n']})"
+                                               for k, v in report["by_length"].items()))
+    return lines
 
 
 def format_table(report: dict) -> str:
@@ -132,4 +200,5 @@ def format_table(report: dict) -> str:
         f"{k} {v['macro_f1']:.3f} ({v.get('contrast_pair_accuracy') or 0:.3f})"
         for k, v in report["baselines"].items())
         + f"; model margin {report['margin_over_best_baseline']:+.3f}")
+    lines += robustness_lines(report)
     return "\n".join(lines)

@@ -75,11 +75,33 @@ def class_weights(labels: list[int], config: TrainConfig) -> torch.Tensor | None
     return torch.tensor(counts.sum() / (len(LABELS) * np.maximum(counts, 1)), dtype=torch.float32)
 
 
-def batches(ds: Dataset, tokenizer, config: TrainConfig, rng: np.random.Generator):
-    """Shuffled mini-batches, each padded to its own longest statement."""
-    order = rng.permutation(len(ds))
-    for start in range(0, len(order), config.batch_size):
-        rows = ds.select(order[start : start + config.batch_size])
+BUCKET_BATCHES = 50  # batches per length bucket: sorted within, shuffled across
+
+
+def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffled mini-batches of similar length, so padding (and CPU time) goes to real tokens.
+
+    The rows are shuffled, cut into windows of ``BUCKET_BATCHES`` batches, sorted by length inside each
+    window and cut into batches; the batches are then shuffled, so every epoch still mixes lengths and
+    labels. The sort key carries +-30% noise so that batch membership changes from epoch to epoch (a
+    plain sort would serve the same batches every epoch on a small corpus). Every row appears once.
+    """
+    order = rng.permutation(len(lengths))
+    window = batch_size * BUCKET_BATCHES
+    out = []
+    for start in range(0, len(order), window):
+        chunk = order[start : start + window]
+        keys = np.array([lengths[i] for i in chunk]) * rng.uniform(0.7, 1.3, size=len(chunk))
+        chunk = chunk[np.argsort(keys, kind="stable")]
+        out += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [out[i] for i in rng.permutation(len(out))]
+
+
+def batches(ds: Dataset, tokenizer, config: TrainConfig, rng: np.random.Generator,
+            lengths: list[int]):
+    """Length-bucketed shuffled mini-batches, each padded to its own longest statement."""
+    for idx in batch_order(lengths, config.batch_size, rng):
+        rows = ds.select(idx)
         enc = tokenizer(list(rows["text"]), truncation=True, max_length=config.max_length,
                         padding=True, return_tensors="pt")
         yield enc, torch.tensor(list(rows["labels"]))
@@ -120,11 +142,13 @@ def train(config: TrainConfig) -> dict:
     loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(list(train_ds["labels"]), config),
                                         label_smoothing=config.label_smoothing)
     rng = np.random.default_rng(config.seed)
+    lengths = [len(ids) for ids in tokenizer(list(train_ds["text"]), truncation=True,
+                                             max_length=config.max_length)["input_ids"]]
     history, best_f1, best_state, stale = [], -1.0, None, 0
     for epoch in range(1, config.epochs + 1):
         network.train()
         losses = []
-        for enc, labels in batches(train_ds, tokenizer, config, rng):
+        for enc, labels in batches(train_ds, tokenizer, config, rng, lengths):
             loss = loss_fn(network(**enc).logits, labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
