@@ -99,14 +99,20 @@ def dedupe(statements: list[dict]) -> list[dict]:
     return out
 
 
+def batch_of(group: str) -> str:
+    """The writing batch a group belongs to: ``b7/pandemic-accord`` -> ``b7``."""
+    return group.split("/")[0]
+
+
 def is_held_out(group: str) -> bool:
-    return group.split("/")[0].startswith(HELD_OUT_PREFIX)
+    """True for a group (or a batch name) written by the held-out writers."""
+    return batch_of(group).startswith(HELD_OUT_PREFIX)
 
 
 def seniority(group: str) -> tuple[int, str]:
     """Older batches first (b7 before b16): when a new batch's text joins an old group, the old group's
     split decides, so adding batches never moves an existing group."""
-    digits = re.sub(r"\D", "", group.split("/")[0])
+    digits = re.sub(r"\D", "", batch_of(group))
     return (int(digits) if digits else 0, group)
 
 
@@ -209,9 +215,9 @@ def build(raw: Path, out: Path, adjudication: Path | None = None) -> tuple[list[
     statements += loose
     # oldest batch first, held-out writers last: an exact duplicate keeps its first writer's row
     statements.sort(key=lambda r: (is_held_out(r["group"]), seniority(r["group"])))
-    statements = dedupe([{**r, "text": r["text"].strip(), "batch": r["group"].split("/")[0]}
+    statements = dedupe([{**r, "text": r["text"].strip(), "batch": batch_of(r["group"])}
                          for r in statements])
-    pairs = [{**r, "batch": r["group"].split("/")[0]} for r in pairs]
+    pairs = [{**r, "batch": batch_of(r["group"])} for r in pairs]
     assign_splits(statements, pairs)
     assign_ids(statements, out / "statements.jsonl", "id", "s{:05d}", lambda r: normalise(r["text"]))
     assign_ids(pairs, out / "contrast.jsonl", "pair_id", "p{:04d}",
@@ -231,11 +237,10 @@ def assign_ids(rows: list[dict], previous: Path, field: str, fmt: str, key) -> N
             if line.strip():
                 r = json.loads(line)
                 known[key(r)] = r[field]
-    used = {known[key(r)] for r in rows if key(r) in known}
     nxt = max((int(i[1:]) for i in known.values()), default=0)
     for row in rows:
         row[field] = known.get(key(row))
-        if row[field] is None or row[field] in used - {row[field]}:
+        if row[field] is None:
             nxt += 1
             row[field] = fmt.format(nxt)
     ids = [r[field] for r in rows]

@@ -32,28 +32,22 @@ def _table(title: str, counts: Counter, total: int, top: int | None = None) -> l
     return lines + [""]
 
 
+def _agree(rows: list[dict]) -> dict:
+    a, b = [r["label_first"] for r in rows], [r["label_second"] for r in rows]
+    return {"n": len(rows), "agreement": sum(x == y for x, y in zip(a, b)) / len(rows),
+            "kappa": cohen_kappa_score(a, b, labels=list(LABELS))}
+
+
 def agreement(data_dir: Path) -> dict:
     """Raw agreement and Cohen's kappa between the writers' labels and the blind second pass."""
     path = data_dir / SECOND_PASS
     if not path.exists():
         return {}
     rows = _read(path)
-    first = [r["label_first"] for r in rows]
-    second = [r["label_second"] for r in rows]
-    out = {"n": len(rows), "agreement": sum(a == b for a, b in zip(first, second)) / len(rows),
-           "kappa": cohen_kappa_score(first, second, labels=list(LABELS))}
-    for kind in ("statement", "contrast"):
-        sub = [r for r in rows if r["kind"] == kind]
-        if sub:
-            a, b = [r["label_first"] for r in sub], [r["label_second"] for r in sub]
-            out[kind] = {"n": len(sub), "agreement": sum(x == y for x, y in zip(a, b)) / len(sub),
-                         "kappa": cohen_kappa_score(a, b, labels=list(LABELS))}
-    held = [r for r in rows if r.get("batch", "").startswith("h")]
-    if held:
-        a, b = [r["label_first"] for r in held], [r["label_second"] for r in held]
-        out["held-out writers' statement"] = {
-            "n": len(held), "agreement": sum(x == y for x, y in zip(a, b)) / len(held),
-            "kappa": cohen_kappa_score(a, b, labels=list(LABELS))}
+    out = _agree(rows)
+    subsets = {kind: [r for r in rows if r["kind"] == kind] for kind in ("statement", "contrast")}
+    subsets["held-out writers' statement"] = [r for r in rows if is_held_out(r.get("batch", ""))]
+    out.update({name: _agree(sub) for name, sub in subsets.items() if sub})
     out["outcomes"] = Counter(r["outcome"] for r in rows if r["label_first"] != r["label_second"])
     return out
 

@@ -3,8 +3,8 @@
 Writes a JSON report and prints a table: accuracy, macro-F1, per-class scores, confusion matrix,
 macro-F1 by difficulty and rule, expected calibration error, contrast-pair accuracy, the guide's own
 examples, and three baselines on the same split. Statements by the held-out writers (batches ``h*``, see
-``training/corpus.py``) are also reported on their own, as is a bootstrap interval for macro-F1 and for
-the margin over the best baseline.
+``training/corpus.py``) are also reported on their own, with bootstrap intervals for macro-F1, the
+margin over the best baseline and the calibration error.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from model.predict import predict_proba
 
 from .baselines import lexicon_predict, majority_predict, tfidf_lr
 from .calibrate import expected_calibration_error
+from .corpus import is_held_out
 from .data import load_pairs, load_split
 
 GUIDE_EXAMPLES = "guide_examples.jsonl"
@@ -50,8 +51,6 @@ def grouped_f1(y: np.ndarray, pred: np.ndarray, keys: list) -> dict:
 
 def writers(group: str) -> str:
     """Held-out writers never contributed to train; corpus writers did (other scenarios)."""
-    from .corpus import is_held_out
-
     return "held_out_writers" if is_held_out(group) else "corpus_writers"
 
 
@@ -109,6 +108,9 @@ def evaluate(model_path: str | None = None, data_dir: str = "data", split: str =
     train = load_split(data_dir, "train", with_contrast=True).to_dict()
     tfidf = tfidf_lr(train["text"], train["labels"])
     pairs = load_pairs(data_dir, split)
+    baselines = {"majority": lambda t: majority_predict(train["labels"], len(t)), "lexicon": lexicon_predict,
+                 "tfidf_lr": tfidf.predict}
+    base_pred = {name: np.asarray(fn(ds["text"])) for name, fn in baselines.items()}
     report = {
         "split": split, "model": str(clf.path), "precision": clf.precision,
         **classification_metrics(y, pred),
@@ -117,27 +119,19 @@ def evaluate(model_path: str | None = None, data_dir: str = "data", split: str =
         "ece": expected_calibration_error(probs, y),
         "contrast": pair_accuracy(lambda t: predict_proba(t, model=clf)[0].argmax(1), pairs),
         "guide_examples": guide_examples(clf, data_dir),
-        "baselines": {
-            "majority": classification_metrics(y, majority_predict(train["labels"], len(y))),
-            "lexicon": classification_metrics(y, lexicon_predict(ds["text"])),
-            "tfidf_lr": classification_metrics(y, tfidf.predict(ds["text"])),
-        },
+        "baselines": {name: {**classification_metrics(y, p),
+                             "contrast_pair_accuracy": pair_accuracy(baselines[name], pairs)["pair_accuracy"]}
+                      for name, p in base_pred.items()},
     }
-    majority = majority_predict(train["labels"], 1)[0]
-    for name, fn in (("majority", lambda t: np.full(len(t), majority)), ("lexicon", lexicon_predict),
-                     ("tfidf_lr", tfidf.predict)):
-        report["baselines"][name]["contrast_pair_accuracy"] = pair_accuracy(fn, pairs)["pair_accuracy"]
     best_name = max(report["baselines"], key=lambda k: report["baselines"][k]["macro_f1"])
     report["margin_over_best_baseline"] = report["macro_f1"] - report["baselines"][best_name]["macro_f1"]
     report["best_baseline"] = best_name
-    best_pred = {"tfidf_lr": lambda: tfidf.predict(ds["text"]),
-                 "lexicon": lambda: lexicon_predict(ds["text"]),
-                 "majority": lambda: majority_predict(train["labels"], len(y))}[best_name]()
-    report["bootstrap"] = bootstrap_ci(y, probs, np.asarray(best_pred))
+    best_pred = base_pred[best_name]
+    report["bootstrap"] = bootstrap_ci(y, probs, best_pred)
     report["by_length"] = grouped_f1(y, pred, [length_band(t) for t in ds["text"]])
     source = [writers(g) for g in ds["group"]]
     report["by_writers"] = grouped_f1(y, pred, source)
-    for key, base in grouped_f1(y, np.asarray(best_pred), source).items():
+    for key, base in grouped_f1(y, best_pred, source).items():
         report["by_writers"][key][f"{best_name}_macro_f1"] = base["macro_f1"]
         m = np.array([s == key for s in source])
         report["by_writers"][key]["ece"] = expected_calibration_error(probs[m], y[m])
