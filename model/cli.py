@@ -13,6 +13,9 @@ from pathlib import Path
 
 from .io import InputError
 
+# as model.loader.PRECISIONS; not imported from there so that the CLI starts (and fails fast) without torch
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+
 EXIT_USAGE = 2
 
 
@@ -82,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="model folder (default: the bundled model)")
     p.add_argument("--data-dir", default="data")
     p.add_argument("--split", default="test", choices=["train", "dev", "test"])
-    p.add_argument("--precision", default="fp32", choices=["auto", "fp32", "int8"])
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS)
     p.add_argument("--out", help="JSON report path (default: print only)")
     p.set_defaults(func=cmd_evaluate)
 
@@ -112,7 +115,7 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="model folder (default: the bundled model)")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"])
+    p.add_argument("--precision", default="auto", choices=PRECISIONS)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, default=None)
 

@@ -64,6 +64,15 @@ def test_predict_command(tiny_model_dir, capsys):
     assert capsys.readouterr().out.count("\t") == 2
 
 
+def test_every_precision_the_loader_knows_is_offered(tiny_model_dir, capsys):
+    from model.cli import PRECISIONS
+    from model.loader import PRECISIONS as LOADER_PRECISIONS
+
+    assert PRECISIONS == LOADER_PRECISIONS
+    assert main(["predict", "we welcome the agreement", "--model", str(tiny_model_dir),
+                 "--precision", "bf16"]) == 0
+
+
 @pytest.mark.parametrize("args,needle", [
     (["score", "missing.csv", "-o", "x.csv"], "missing.csv: no such file"),
     (["score", "q.txt", "-o", "x.csv"], "unknown extension"),
