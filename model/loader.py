@@ -110,7 +110,12 @@ def load_model(
     if threads is not None:
         torch.set_num_threads(threads)
     path = resolve_path(name_or_path).resolve()
-    return _load(path, precision, _stamp(path))
+    clf = _load(path, precision, _stamp(path))
+    # warned here, not inside the cached loader, so every caller who asks for an uncleared path hears it
+    if precision not in ("auto", "fp32") and not _allowed(precision, clf.meta):
+        warnings.warn(f"{precision} was not cleared by this model's accuracy gate (or this CPU lacks "
+                      "native support); labels may differ from fp32 or run slower")
+    return clf
 
 
 def _stamp(path: Path) -> tuple[float, ...]:
@@ -150,16 +155,15 @@ def _load(path: Path, precision: str, stamp: tuple) -> Classifier:
     )
 
 
-def _choose_precision(precision: str, meta: dict[str, Any]) -> str:
-    def allowed(path: str) -> bool:
-        passed = bool(meta.get(f"{path}_gate", {}).get("passed", False))
-        return passed and (path != "bf16" or native_bf16())
+def _allowed(path: str, meta: dict[str, Any]) -> bool:
+    """A fast path is cleared when its saved dev gate passed (and, for bf16, the CPU has it natively)."""
+    passed = bool(meta.get(f"{path}_gate", {}).get("passed", False))
+    return passed and (path != "bf16" or native_bf16())
 
+
+def _choose_precision(precision: str, meta: dict[str, Any]) -> str:
     if precision == "auto":
-        return next((p for p in FAST_PATHS if allowed(p)), "fp32")
-    if precision != "fp32" and not allowed(precision):
-        warnings.warn(f"{precision} was not cleared by this model's accuracy gate (or this CPU lacks "
-                      "native support); labels may differ from fp32 or run slower")
+        return next((p for p in FAST_PATHS if _allowed(p, meta)), "fp32")
     return precision
 
 

@@ -115,3 +115,9 @@ def test_bf16_path_close_to_fp32(tiny_model_dir):
     assert bf16.precision == "bf16"
     for a, b in zip(fp32, predict(["we welcome the agreement", "stop interfering"], model=bf16)):
         assert b.scores == pytest.approx(a.scores, abs=0.02)
+
+
+def test_uncleared_precision_warns_on_every_load_not_only_the_first(tiny_model_dir):
+    for _ in range(2):  # the second call is served from the loader's cache
+        with pytest.warns(UserWarning, match="gate"):
+            load_model(tiny_model_dir, precision="bf16")
