@@ -1,8 +1,9 @@
 """Load a fine-tuned detente model from a local folder (the bundled one by default).
 
 A model folder is a ``save_pretrained`` folder (safetensors weights, tokenizer, config with the label map)
-plus ``detente.json``: format version, head, temperature, maximum length and the result of the int8
-accuracy gate. Nothing is ever fetched from a hub: loading uses local files only.
+plus ``detente.json``: format version, head, temperature, the top-label confidence map, maximum length
+and the results of the fast paths' accuracy gates. Nothing is ever fetched from a hub: loading uses local
+files only.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class Classifier:
     temperature: float = 1.0
     max_length: int = 128
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
+    # (xs, ys) of the top-label confidence map fitted on dev after the temperature; None: softmax only
+    confidence_map: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
 
 def bundled_path(name: str = "default") -> Path:
@@ -152,7 +155,19 @@ def _load(path: Path, precision: str, stamp: tuple) -> Classifier:
         temperature=float(meta.get("temperature", 1.0)),
         max_length=int(meta.get("max_length", 128)),
         meta=meta,
+        confidence_map=confidence_map(meta),
     )
+
+
+def confidence_map(meta: dict[str, Any]) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """The saved top-label confidence map (``detente.json``: ``confidence_map.x`` / ``.y``), if any."""
+    saved = meta.get("confidence_map")
+    if not saved:
+        return None
+    xs, ys = tuple(float(v) for v in saved["x"]), tuple(float(v) for v in saved["y"])
+    if len(xs) != len(ys) or len(xs) < 2 or any(b < a for a, b in zip(xs, xs[1:])):
+        raise ValueError("detente.json: confidence_map needs two or more increasing x values, one y each")
+    return xs, ys
 
 
 def _allowed(path: str, meta: dict[str, Any]) -> bool:

@@ -13,6 +13,7 @@ from typing import overload
 import numpy as np
 import torch
 
+from .calibration import apply_confidence_map
 from .labels import LABELS
 from .loader import Classifier, load_model
 
@@ -100,6 +101,8 @@ def predict_proba(
             enc = clf.tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
             logits = clf.network(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
             probs[rows] = torch.softmax(logits.float() / clf.temperature, dim=-1).numpy()
+    if clf.confidence_map is not None:
+        probs = apply_confidence_map(probs, *clf.confidence_map)
     return probs, truncated
 
 

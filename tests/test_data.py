@@ -167,3 +167,18 @@ def test_held_out_writers_never_reach_train(rows):
     assert splits["test"] >= 0.5 * len(held) and splits["dev"] >= 0.25 * len(held)
     for label in LABELS:
         assert 0.28 <= sum(r["label"] == label for r in held if r["split"] == "test") / splits["test"] <= 0.40
+
+
+def test_readme_and_model_card_figures_are_current():
+    """The README's figures block and the model card are rendered from the bundled metrics.json."""
+    from training.card import FIGURES_END, FIGURES_START, render_card, render_readme_figures
+
+    folder = DATA.parent / "model" / "default"
+    if not (folder / "metrics.json").exists():
+        pytest.skip("no bundled metrics")
+    test = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    readme = (DATA.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split(FIGURES_START)[1].split(FIGURES_END)[0]
+    hint = "run: python -m training.card model/default --readme README.md"
+    assert block.strip() == render_readme_figures(test).strip(), hint
+    assert (folder / "README.md").read_text(encoding="utf-8").strip() == render_card(folder).strip(), hint

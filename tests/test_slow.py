@@ -27,9 +27,15 @@ def test_bundled_model_holds_up_on_held_out_writers(report):
     assert held["n"] >= 500 and held["macro_f1"] >= 0.90
 
 
-@pytest.mark.xfail(strict=True, reason="open targets of issue 3: +0.048 over TF-IDF, ECE 0.053")
-def test_bundled_model_margin_and_calibration_targets(report):
-    assert report["margin_over_best_baseline"] >= 0.15 and report["ece"] <= 0.05
+def test_bundled_model_is_calibrated(report):
+    assert report["ece"] <= 0.05
+    # the confidence map is fitted on dev; it must help on test, not merely exist
+    assert report["ece"] < report["ece_temperature_only"]
+
+
+@pytest.mark.xfail(strict=True, reason="open target of issue 3: +0.051 over TF-IDF, not +0.15")
+def test_bundled_model_margin_target(report):
+    assert report["margin_over_best_baseline"] >= 0.15
 
 
 def test_real_base_model_fine_tunes(tmp_path):

@@ -6,7 +6,8 @@ Release a run as the bundled model::
     detente evaluate --model model/default --split test --out model/default/metrics.json
     python -m training.card model/default
 
-Every figure in the card comes from ``detente.json`` and ``metrics.json``.
+Every figure in the card comes from ``detente.json`` and ``metrics.json``; ``--readme README.md`` also
+rewrites the project README's figures block from the same ``metrics.json``, so neither can go stale.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def render_card(folder: Path) -> str:
     lines = [
         "# detente default model", "",
         "Labels a diplomatic quote `conciliatory`, `neutral` or `hostile` (the guide: `data/README.md`,",
-        "fixed by `shared/LABELS.md`), with probabilities calibrated by temperature scaling on dev.", "",
+        "fixed by `shared/LABELS.md`), with probabilities calibrated on dev (temperature scaling"
+        + (", then a monotone map of the top label's confidence)." if meta.get("confidence_map") else ").")
+        , "",
         "## Model",
         f"- Base: all-MiniLM-L6-v2 (6 layers, hidden 384), fine-tuned end to end; head: **{meta['head']}**"
         + (" ([CLS] token through the BERT pooler)" if meta["head"] == "cls" else " (masked mean pooling)")
@@ -51,7 +54,11 @@ def render_card(folder: Path) -> str:
         f"lr {config['learning_rate']}, batch {config['batch_size']}, seed {config['seed']}, class "
         f"weighting {config['class_weighting']}, train max length {config['max_length']} tokens; "
         f"{meta['train_seconds'] / 60:.1f} min on {meta['torch_threads']} CPU threads.",
-        f"- Temperature {meta['temperature']:.3f}; inference truncates at {meta['max_length']} tokens.",
+        f"- Temperature {meta['temperature']:.3f}"
+        + (f", then an isotonic map of the top label's confidence ({len(meta['confidence_map']['x'])} "
+           f"breakpoints), both fitted on {meta['confidence_map']['n']} dev statements; labels are never "
+           "changed by it" if meta.get("confidence_map") else "")
+        + f"; inference truncates at {meta['max_length']} tokens.",
         "- Weights stored as fp16 safetensors, run in fp32, bf16 or int8. Accuracy gates on the dev "
         "statements (label agreement with fp32 and macro-F1 drop): " + "; ".join(
             f"{p} agreement {g['agreement']:.3f} (needs {g['min_agreement']}), macro-F1 "
@@ -67,7 +74,9 @@ def render_card(folder: Path) -> str:
     lines += [f"| baseline: {k} | {v['macro_f1']:.3f} | {v['accuracy']:.3f} | "
               f"{v.get('contrast_pair_accuracy') or 0:.3f} |" for k, v in base.items()]
     lines += ["", f"- Margin over the best baseline: {test['margin_over_best_baseline']:+.3f} macro-F1.",
-              f"- Expected calibration error: {test['ece']:.3f}.",
+              f"- Expected calibration error: {test['ece']:.3f}" + (
+                  f" (with the temperature alone, no confidence map: {test['ece_temperature_only']:.3f})"
+                  if "ece_temperature_only" in test else "") + ".",
               f"- Contrast pairs ({c['n_pairs']} held-out minimal pairs): both sides right "
               f"{c['pair_accuracy']:.3f}; single sides {c['side_accuracy']:.3f}.",
               f"- The guide's own examples: {test['guide_examples']['correct']}/"
@@ -90,6 +99,59 @@ def render_card(folder: Path) -> str:
     return "\n".join(lines)
 
 
+FIGURES_START, FIGURES_END = "<!-- figures:start -->", "<!-- figures:end -->"
+
+
+def render_readme_figures(test: dict) -> str:
+    """The project README's figures block, from a test-split ``metrics.json``."""
+    w, b, ci = test["by_writers"], test["baselines"], test["bootstrap"]
+    corpus, held = w["corpus_writers"], w["held_out_writers"]
+    best = test["best_baseline"]
+    names = {"tfidf_lr": "TF-IDF + logistic regression", "lexicon": "guide lexicon",
+             "majority": "majority class"}
+    (lo, hi), (mlo, mhi), (elo, ehi) = ci["macro_f1_ci95"], ci["margin_ci95"], ci["ece_ci95"]
+    c = test["contrast"]
+    lines = [
+        "Every figure below is reproduced by `detente evaluate --model model/default --split test` "
+        "(the model card",
+        "`model/default/README.md` has the rest: per class, by difficulty, rule and length, the dev gates).",
+        f"The test split has two parts: {corpus['n']} statements from scenarios the training writers",
+        f"never used in train, and {held['n']} from eight independent writers who wrote for evaluation",
+        "only, in the shape of real remarks, and never contributed a line to train "
+        "(see `data/README.md`).", "",
+        "| on the test split | whole split | corpus writers | held-out writers |", "|---|---:|---:|---:|",
+        f"| statements | {test['n']} | {corpus['n']} | {held['n']} |",
+        f"| macro-F1 | {test['macro_f1']:.3f} | {corpus['macro_f1']:.3f} | {held['macro_f1']:.3f} |",
+        f"| baseline {names.get(best, best)}, macro-F1 | {b[best]['macro_f1']:.3f} | "
+        f"{corpus[best + '_macro_f1']:.3f} | {held[best + '_macro_f1']:.3f} |",
+        f"| expected calibration error | {test['ece']:.3f} | {corpus['ece']:.3f} | {held['ece']:.3f} |", "",
+        "| on the test split | figure |", "|---|---:|",
+        f"| accuracy | {test['accuracy']:.3f} |",
+        f"| macro-F1, bootstrap 95% interval | [{lo:.3f}, {hi:.3f}] |",
+        f"| margin over {names.get(best, best)}, bootstrap 95% interval | "
+        f"{test['margin_over_best_baseline']:+.3f} [{mlo:+.3f}, {mhi:+.3f}] |",
+        f"| expected calibration error, bootstrap 95% interval | {test['ece']:.3f} [{elo:.3f}, {ehi:.3f}] |",
+        f"| contrast pairs, both sides right ({c['n_pairs']} pairs) | {c['pair_accuracy']:.3f} |",
+        f"| guide examples right | {test['guide_examples']['correct']}/{test['guide_examples']['n']} |",
+    ]
+    for k, v in sorted(b.items(), key=lambda kv: -kv[1]["macro_f1"]):
+        if k == "majority":
+            lines.append(f"| baseline {names[k]}: macro-F1 | {v['macro_f1']:.3f} |")
+        elif k == best:
+            lines.append(f"| baseline {names.get(k, k)}: contrast pairs | "
+                         f"{v['contrast_pair_accuracy']:.3f} |")
+        else:
+            lines.append(f"| baseline {names.get(k, k)}: macro-F1 / pairs | {v['macro_f1']:.3f} / "
+                         f"{v['contrast_pair_accuracy']:.3f} |")
+    return "\n".join(lines)
+
+
+def replace_block(text: str, block: str, start: str = FIGURES_START, end: str = FIGURES_END) -> str:
+    """``text`` with the lines between the two markers replaced by ``block``."""
+    head, rest = text.split(start, 1)
+    return f"{head}{start}\n{block}\n{end}{rest.split(end, 1)[1]}"
+
+
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
                "training_config.json", META_FILE)
 
@@ -105,12 +167,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default="model/default", type=Path)
     parser.add_argument("--install-from", type=Path, help="copy this run's model files in first")
+    parser.add_argument("--readme", type=Path, help="also rewrite this README's figures block")
     args = parser.parse_args()
     if args.install_from:
         install(args.install_from, args.folder)
     if (args.folder / "metrics.json").exists():
         (args.folder / "README.md").write_text(render_card(args.folder), encoding="utf-8")
         print(f"wrote {args.folder / 'README.md'}")
+        if args.readme:
+            test = json.loads((args.folder / "metrics.json").read_text(encoding="utf-8"))
+            text = replace_block(args.readme.read_text(encoding="utf-8"), render_readme_figures(test))
+            args.readme.write_text(text, encoding="utf-8")
+            print(f"wrote the figures block of {args.readme}")
 
 
 if __name__ == "__main__":

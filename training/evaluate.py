@@ -10,6 +10,7 @@ margin over the best baseline and the calibration error.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -112,7 +113,7 @@ def evaluate(model_path: str | None = None, data_dir: str = "data", split: str =
                  "tfidf_lr": tfidf.predict}
     base_pred = {name: np.asarray(fn(ds["text"])) for name, fn in baselines.items()}
     report = {
-        "split": split, "model": str(clf.path), "precision": clf.precision,
+        "split": split, "model": display_path(clf.path), "precision": clf.precision,
         **classification_metrics(y, pred),
         "by_difficulty": grouped_f1(y, pred, ds["difficulty"]),
         "by_rule": grouped_f1(y, pred, [r or "none" for r in ds["rule"]]),
@@ -123,6 +124,10 @@ def evaluate(model_path: str | None = None, data_dir: str = "data", split: str =
                              "contrast_pair_accuracy": pair_accuracy(baselines[name], pairs)["pair_accuracy"]}
                       for name, p in base_pred.items()},
     }
+    if clf.confidence_map is not None:
+        # the same model with its temperature alone: what the dev-fitted confidence map adds
+        plain, _ = predict_proba(ds["text"], model=replace(clf, confidence_map=None))
+        report["ece_temperature_only"] = expected_calibration_error(plain, y)
     best_name = max(report["baselines"], key=lambda k: report["baselines"][k]["macro_f1"])
     report["margin_over_best_baseline"] = report["macro_f1"] - report["baselines"][best_name]["macro_f1"]
     report["best_baseline"] = best_name
@@ -136,6 +141,16 @@ def evaluate(model_path: str | None = None, data_dir: str = "data", split: str =
         m = np.array([s == key for s in source])
         report["by_writers"][key]["ece"] = expected_calibration_error(probs[m], y[m])
     return report
+
+
+def display_path(path) -> str:
+    """The model folder relative to the working directory when it lies below it: a report committed
+    with the model should not carry one machine's absolute paths."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def guide_examples(clf, data_dir: str) -> dict:
@@ -177,7 +192,8 @@ def format_table(report: dict) -> str:
     for lab, m in report["per_class"].items():
         lines.append(f"{lab:14}{m['precision']:10.3f}{m['recall']:10.3f}{m['f1']:10.3f}{m['support']:9d}")
     lines.append(f"accuracy {report['accuracy']:.3f}  macro-F1 {report['macro_f1']:.3f}  "
-                 f"ECE {report['ece']:.3f}")
+                 f"ECE {report['ece']:.3f}" + (f" (temperature alone {report['ece_temperature_only']:.3f})"
+                                               if "ece_temperature_only" in report else ""))
     c = report["contrast"]
     if c.get("n_pairs"):
         lines.append(f"contrast pairs {c['n_pairs']}: both right {c['pair_accuracy']:.3f}")

@@ -1,10 +1,10 @@
 """Fine-tune all-MiniLM-L6-v2 into the detente classifier.
 
 Run: ``detente train --output-dir runs/model`` (see ``detente train --help``). Trains on the train split
-(plus the train contrast pairs), keeps the epoch with the best dev macro-F1, fits a temperature on dev so
-probabilities are calibrated, runs the accuracy gates of the fast paths (int8, bf16) on dev, and saves
-a self-describing folder. ``python -m training.train --refit FOLDER`` re-runs calibration and the gates
-on a trained folder.
+(plus the train contrast pairs), keeps the epoch with the best dev macro-F1, fits a temperature and a
+top-label confidence map on dev so probabilities are calibrated, runs the accuracy gates of the fast
+paths (int8, bf16) on dev, and saves a self-describing folder. ``python -m training.train --refit
+FOLDER`` re-runs calibration and the gates on a trained folder.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from datasets import Dataset
+from scipy.special import softmax
 from sklearn.metrics import f1_score
 from transformers import (
     AutoModelForSequenceClassification,
@@ -30,7 +31,7 @@ from model.labels import LABEL2ID, LABELS
 from model.loader import FAST_PATHS, FORMAT_VERSION, META_FILE, Classifier, convert
 from model.predict import predict_proba
 
-from .calibrate import fit_temperature
+from .calibrate import fit_confidence_map, fit_temperature
 from .config import TrainConfig
 from .data import load_split
 
@@ -192,19 +193,24 @@ def finish(network, tokenizer, dev_ds: Dataset, config: TrainConfig, history: li
 
 
 def calibrate_and_gate(network, tokenizer, dev_ds: Dataset, config: TrainConfig) -> dict:
-    """Temperature fitted on the dev statements, dev macro-F1, and a dev gate for each fast path.
+    """Calibration fitted on the dev statements, dev macro-F1, and a dev gate for each fast path.
 
-    The contrast texts sit on the label boundaries on purpose and would pull the temperature away from
-    what ordinary quotes need, so they are left out of calibration (they still count for selection).
+    First a temperature (NLL), then an isotonic map of the top label's tempered probability to its dev
+    accuracy (``training/calibrate.py``; labels are unchanged). The contrast texts sit on the label
+    boundaries on purpose and would pull both away from what ordinary quotes need, so they are left out
+    of calibration (they still count for selection).
     """
     out = Path(config.output_dir)
     clf = Classifier(network, tokenizer, out, "fp32", 1.0, config.predict_max_length)
     stmts = dev_ds.filter(lambda r: r["source"] == "statement")
-    temperature = fit_temperature(_logits(clf, list(stmts["text"])), np.array(list(stmts["labels"])))
-    clf = Classifier(network, tokenizer, out, "fp32", temperature, config.predict_max_length)
+    logits, gold = _logits(clf, list(stmts["text"])), np.array(list(stmts["labels"]))
+    temperature = fit_temperature(logits, gold)
+    cmap = fit_confidence_map(softmax(logits / temperature, axis=1), gold)
+    clf = Classifier(network, tokenizer, out, "fp32", temperature, config.predict_max_length,
+                     confidence_map=(tuple(cmap["x"]), tuple(cmap["y"])))
     dev_f1, probs32 = evaluate_f1(clf, dev_ds)
     gates = {f"{p}_gate": precision_gate(clf, p, dev_ds, probs32, config) for p in FAST_PATHS}
-    return {"temperature": temperature, "dev_macro_f1": dev_f1, **gates}
+    return {"temperature": temperature, "confidence_map": cmap, "dev_macro_f1": dev_f1, **gates}
 
 
 def refit(folder: str | Path, data_dir: str = "data") -> dict:
@@ -234,7 +240,7 @@ def precision_gate(clf: Classifier, precision: str, dev_ds: Dataset, probs32: np
     on the label boundaries) is recorded beside it.
     """
     fast = Classifier(convert(clf.network, precision), clf.tokenizer, clf.path, precision,
-                      clf.temperature, clf.max_length)
+                      clf.temperature, clf.max_length, confidence_map=clf.confidence_map)
     probs_fast, _ = predict_proba(list(dev_ds["text"]), model=fast)
     gold = np.array(list(dev_ds["labels"]))
     is_stmt = np.array([s == "statement" for s in dev_ds["source"]])
