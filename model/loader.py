@@ -155,13 +155,13 @@ def _load(path: Path, precision: str, stamp: tuple) -> Classifier:
         temperature=float(meta.get("temperature", 1.0)),
         max_length=int(meta.get("max_length", 128)),
         meta=meta,
-        confidence_map=confidence_map(meta),
+        confidence_map=parse_confidence_map(meta.get("confidence_map")),
     )
 
 
-def confidence_map(meta: dict[str, Any]) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
-    """The saved top-label confidence map (``detente.json``: ``confidence_map.x`` / ``.y``), if any."""
-    saved = meta.get("confidence_map")
+def parse_confidence_map(saved: dict[str, Any] | None) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """A saved top-label confidence map (``detente.json``'s ``confidence_map``: ``x``, ``y``) as the
+    ``(xs, ys)`` a :class:`Classifier` carries; None when there is none."""
     if not saved:
         return None
     xs, ys = tuple(float(v) for v in saved["x"]), tuple(float(v) for v in saved["y"])

@@ -64,6 +64,17 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: in
     return float(ece)
 
 
+def raw_logits(clf, texts: list[str]) -> np.ndarray:
+    """The model's logits for ``texts`` before any calibration (log-probabilities at temperature 1,
+    which equal the logits up to a per-row constant that softmax ignores)."""
+    from dataclasses import replace
+
+    from model.predict import predict_proba
+
+    probs, _ = predict_proba(texts, model=replace(clf, temperature=1.0, confidence_map=None))
+    return np.log(np.clip(probs, 1e-12, 1.0))
+
+
 def cross_validate(logits: np.ndarray, labels: np.ndarray, reps: int = 20, seed: int = 0) -> dict:
     """Two-fold cross-validation on dev of temperature alone vs temperature plus the confidence map.
 
@@ -100,10 +111,8 @@ def main() -> None:
     """``python -m training.calibrate MODEL``: the dev cross-validation behind the confidence map."""
     import argparse
     import json
-    from dataclasses import replace
 
     from model.loader import load_model
-    from model.predict import predict_proba
 
     from .data import load_split
 
@@ -113,8 +122,7 @@ def main() -> None:
     args = parser.parse_args()
     clf = load_model(args.model, precision="fp32")
     dev = load_split(args.data_dir, "dev").to_dict()  # statements only, as calibration uses
-    probs, _ = predict_proba(dev["text"], model=replace(clf, temperature=1.0, confidence_map=None))
-    logits = np.log(np.clip(probs, 1e-12, 1.0))
+    logits = raw_logits(clf, dev["text"])
     print(json.dumps(cross_validate(logits, np.array(dev["labels"])), indent=2))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from model.calibration import apply_confidence_map
 from model.labels import LABEL2ID, LABELS
 from model.loader import load_model
 from model.predict import predict_proba
@@ -104,7 +105,9 @@ def evaluate(model_path: str | None = None, data_dir: str = "data", split: str =
     clf = load_model(model_path, precision=precision)
     ds = load_split(data_dir, split).to_dict()
     y = np.array(ds["labels"])
-    probs, _ = predict_proba(ds["text"], model=clf)
+    # one forward pass: tempered probabilities, then the confidence map as predict_proba applies it
+    tempered, _ = predict_proba(ds["text"], model=replace(clf, confidence_map=None))
+    probs = tempered if clf.confidence_map is None else apply_confidence_map(tempered, *clf.confidence_map)
     pred = probs.argmax(1)
     train = load_split(data_dir, "train", with_contrast=True).to_dict()
     tfidf = tfidf_lr(train["text"], train["labels"])
@@ -124,10 +127,8 @@ def evaluate(model_path: str | None = None, data_dir: str = "data", split: str =
                              "contrast_pair_accuracy": pair_accuracy(baselines[name], pairs)["pair_accuracy"]}
                       for name, p in base_pred.items()},
     }
-    if clf.confidence_map is not None:
-        # the same model with its temperature alone: what the dev-fitted confidence map adds
-        plain, _ = predict_proba(ds["text"], model=replace(clf, confidence_map=None))
-        report["ece_temperature_only"] = expected_calibration_error(plain, y)
+    if clf.confidence_map is not None:  # what the dev-fitted confidence map adds
+        report["ece_temperature_only"] = expected_calibration_error(tempered, y)
     best_name = max(report["baselines"], key=lambda k: report["baselines"][k]["macro_f1"])
     report["margin_over_best_baseline"] = report["macro_f1"] - report["baselines"][best_name]["macro_f1"]
     report["best_baseline"] = best_name

@@ -28,10 +28,10 @@ from transformers import (
 
 from model.heads import HEADS, BertMeanPoolClassifier
 from model.labels import LABEL2ID, LABELS
-from model.loader import FAST_PATHS, FORMAT_VERSION, META_FILE, Classifier, convert
+from model.loader import FAST_PATHS, FORMAT_VERSION, META_FILE, Classifier, convert, parse_confidence_map
 from model.predict import predict_proba
 
-from .calibrate import fit_confidence_map, fit_temperature
+from .calibrate import fit_confidence_map, fit_temperature, raw_logits
 from .config import TrainConfig
 from .data import load_split
 
@@ -203,11 +203,11 @@ def calibrate_and_gate(network, tokenizer, dev_ds: Dataset, config: TrainConfig)
     out = Path(config.output_dir)
     clf = Classifier(network, tokenizer, out, "fp32", 1.0, config.predict_max_length)
     stmts = dev_ds.filter(lambda r: r["source"] == "statement")
-    logits, gold = _logits(clf, list(stmts["text"])), np.array(list(stmts["labels"]))
+    logits, gold = raw_logits(clf, list(stmts["text"])), np.array(list(stmts["labels"]))
     temperature = fit_temperature(logits, gold)
     cmap = fit_confidence_map(softmax(logits / temperature, axis=1), gold)
     clf = Classifier(network, tokenizer, out, "fp32", temperature, config.predict_max_length,
-                     confidence_map=(tuple(cmap["x"]), tuple(cmap["y"])))
+                     confidence_map=parse_confidence_map(cmap))
     dev_f1, probs32 = evaluate_f1(clf, dev_ds)
     gates = {f"{p}_gate": precision_gate(clf, p, dev_ds, probs32, config) for p in FAST_PATHS}
     return {"temperature": temperature, "confidence_map": cmap, "dev_macro_f1": dev_f1, **gates}
@@ -253,12 +253,6 @@ def precision_gate(clf: Classifier, precision: str, dev_ds: Dataset, probs32: np
             f"dev_macro_f1_{precision}": float(f1_fast), "min_agreement": config.gate_min_agreement,
             "max_f1_drop": config.gate_max_f1_drop, "n": int(is_stmt.sum()),
             "agreement_contrast_texts": float(same[~is_stmt].mean()) if (~is_stmt).any() else None}
-
-
-def _logits(clf: Classifier, texts: list[str]) -> np.ndarray:
-    """Raw logits, from probabilities at temperature 1 (log-softmax equals logits up to a constant)."""
-    probs, _ = predict_proba(texts, model=clf)
-    return np.log(np.clip(probs, 1e-12, 1.0))
 
 
 def train_cli(fields: dict, config_cls=TrainConfig) -> dict:
