@@ -34,6 +34,26 @@ def test_near_duplicates_share_a_split():
     assert len({r["split"] for r in rows}) == 1
 
 
+def test_a_pair_is_linked_through_either_side():
+    # the first side is the near duplicate: both sides of a pair must be compared, not just the last
+    text = "once the sanctions are lifted the country is ready to return to full compliance"
+    rows = [stmt(text + f" {i}", f"g{i}") for i in range(40)]
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike".split()
+    pairs = [pair(text + " 0", " ".join(f"{words[i]}{k}" for k in range(5)), f"p{i}") for i in range(12)]
+    assign_splits(rows, pairs)
+    assert len({r["split"] for r in rows + pairs}) == 1
+
+
+def test_a_pair_repeating_a_statement_is_dropped(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "b1_statements.jsonl").write_text(json.dumps(stmt("We are ready to talk today.", "b1/s")) + "\n")
+    (raw / "b2_pairs.jsonl").write_text(
+        json.dumps(pair("we are ready to talk today", "we are not ready to talk today", "b2/p")) + "\n")
+    statements, pairs = build(raw, tmp_path)
+    assert len(statements) == 1 and pairs == []
+
+
 def test_adjudication_relabels_drops_and_prunes_pairs():
     rows = [stmt("keep me", "g1"), stmt("drop me", "g2"), stmt("flip me", "g3")]
     pairs = [pair("we note the remarks", "we condemn the remarks", "p1"),

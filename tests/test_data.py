@@ -169,6 +169,21 @@ def test_held_out_writers_never_reach_train(rows):
         assert 0.28 <= sum(r["label"] == label for r in held if r["split"] == "test") / splits["test"] <= 0.40
 
 
+def test_echo_audit_removed_lines_stay_out(rows, pairs):
+    """Lines the audit found echoing real remarks never come back: their ids are gone, and each
+    replacement is in the corpus, in a split the old line's scenario already had."""
+    audit = read("annotation/echo_audit.jsonl")
+    by_id = {r["id"]: r for r in rows} | {p["pair_id"]: p for p in pairs}
+    assert len({a["old_id"] for a in audit}) == len(audit)
+    for a in audit:
+        assert a["old_id"] not in by_id, f"{a['old_id']} was removed by the echo audit"
+        assert a["action"] in {"replaced", "dropped"} and a["verdict"] in {"verbatim", "close"}
+        if a["action"] == "replaced":
+            assert by_id[a["new_id"]]["split"] == a["split"], a
+        else:
+            assert a["new_id"] is None
+
+
 def test_readme_and_model_card_figures_are_current():
     """The README's figures block and the model card are rendered from the bundled metrics.json."""
     from training.card import FIGURES_END, FIGURES_START, render_card, render_readme_figures

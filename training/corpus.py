@@ -61,22 +61,25 @@ class UnionFind:
 
 
 def near_duplicate_pairs(texts: list[tuple[str, str]], threshold: float = NEAR_DUP):
-    """(key_a, key_b, score) for texts whose 3-gram Jaccard exceeds the threshold."""
-    grams = {key: trigrams(text) for key, text in texts}
-    postings: dict[tuple, list[str]] = defaultdict(list)
-    for key, g in grams.items():
+    """(key_a, key_b, score) for texts whose 3-gram Jaccard exceeds the threshold.
+
+    A key may carry several texts (both sides of a contrast pair): each text is compared on its own,
+    so a pair is linked through either side.
+    """
+    grams = [(key, trigrams(text)) for key, text in texts]
+    postings: dict[tuple, list[int]] = defaultdict(list)
+    for i, (_, g) in enumerate(grams):
         for gram in g:
-            postings[gram].append(key)
+            postings[gram].append(i)
     seen = set()
-    for key, g in grams.items():
-        candidates = {k for gram in g for k in postings[gram] if k != key}
-        for other in candidates:
-            pair = tuple(sorted((key, other)))
-            if pair in seen:
+    for i, (key, g) in enumerate(grams):
+        for j in {j for gram in g for j in postings[gram] if j > i}:
+            other, g2 = grams[j]
+            if other == key or (key, other) in seen:
                 continue
-            seen.add(pair)
-            score = jaccard(g, grams[other])
+            score = jaccard(g, g2)
             if score > threshold:
+                seen.add((key, other))
                 yield key, other, score
 
 
@@ -217,7 +220,10 @@ def build(raw: Path, out: Path, adjudication: Path | None = None) -> tuple[list[
     statements.sort(key=lambda r: (is_held_out(r["group"]), seniority(r["group"])))
     statements = dedupe([{**r, "text": r["text"].strip(), "batch": batch_of(r["group"])}
                          for r in statements])
-    pairs = [{**r, "batch": batch_of(r["group"])} for r in pairs]
+    # a pair whose side repeats a statement word for word is a duplicate too: the statement stays
+    seen = {normalise(r["text"]) for r in statements}
+    pairs = [{**r, "batch": batch_of(r["group"])} for r in pairs
+             if normalise(r["text_a"]) not in seen and normalise(r["text_b"]) not in seen]
     assign_splits(statements, pairs)
     assign_ids(statements, out / "statements.jsonl", "id", "s{:05d}", lambda r: normalise(r["text"]))
     assign_ids(pairs, out / "contrast.jsonl", "pair_id", "p{:04d}",
