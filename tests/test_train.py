@@ -122,3 +122,19 @@ def test_length_buckets_cover_every_row_once_and_cut_padding():
     # batches are shuffled across the length range, not served shortest first
     firsts = [max(lengths[i] for i in b) for b in order[:10]]
     assert firsts != sorted(firsts)
+
+
+def test_pair_accuracy_known_answer():
+    from datasets import Dataset
+
+    from training.evaluate import pair_accuracy
+
+    pairs = Dataset.from_dict({
+        "text_a": ["a1", "a2", "a3"], "label_a": ["conciliatory", "neutral", "hostile"],
+        "text_b": ["b1", "b2", "b3"], "label_b": ["hostile", "hostile", "neutral"],
+        "edit": ["negation", "negation", "other"], "batch": ["b9", "b30", "b30"]})
+    guess = {"a1": 0, "b1": 2, "a2": 1, "b2": 1, "a3": 2, "b3": 1}  # the second pair's b side is wrong
+    out = pair_accuracy(lambda texts: [guess[t] for t in texts], pairs)
+    assert out["pair_accuracy"] == pytest.approx(2 / 3) and out["side_accuracy"] == pytest.approx(5 / 6)
+    assert out["by_edit"] == {"negation": 0.5, "other": 1.0}
+    assert out["by_batch"] == {"b9": {"n": 1, "pair_accuracy": 1.0}, "b30": {"n": 2, "pair_accuracy": 0.5}}

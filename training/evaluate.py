@@ -91,8 +91,14 @@ def pair_accuracy(predict_ids, pairs) -> dict:
     both = ok[:n] & ok[n:]
     edits = list(pairs["edit"])
     by_edit = {e: float(both[[x == e for x in edits]].mean()) for e in sorted(set(edits))}
-    return {"n_pairs": n, "pair_accuracy": float(both.mean()), "side_accuracy": float(ok.mean()),
-            "by_edit": by_edit}
+    out = {"n_pairs": n, "pair_accuracy": float(both.mean()), "side_accuracy": float(ok.mean()),
+           "by_edit": by_edit}
+    if "batch" in pairs.column_names:  # which writing batches hold the hard pairs
+        batches = np.array(pairs["batch"])
+        out["by_batch"] = {
+            b: {"n": int((batches == b).sum()), "pair_accuracy": float(both[batches == b].mean())}
+            for b in sorted(set(batches), key=lambda b: (len(b), b))}
+    return out
 
 
 def evaluate(model_path: str | None = None, data_dir: str = "data", split: str = "test",
