@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import BertConfig, BertModel, BertPreTrainedModel
+from transformers import (AutoModelForSequenceClassification, BertConfig, BertModel,
+                          BertPreTrainedModel)
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 HEADS = ("cls", "mean")
@@ -46,3 +47,14 @@ class BertMeanPoolClassifier(BertPreTrainedModel):
         logits = self.classifier(self.dropout(pooled))
         loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+def network_class(head: str) -> type:
+    """The class that builds (``from_pretrained``) a network with this head: the mean-pooling head is
+    this package's own class, which transformers' auto classes do not know about.
+
+    Example:
+        >>> network_class("mean").__name__
+        'BertMeanPoolClassifier'
+    """
+    return BertMeanPoolClassifier if head == "mean" else AutoModelForSequenceClassification

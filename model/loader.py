@@ -20,9 +20,9 @@ from typing import Any
 
 import torch
 from transformers.utils import logging as hf_logging
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from .heads import BertMeanPoolClassifier
+from .heads import network_class
 from .labels import LABELS
 
 FORMAT_VERSION = 1
@@ -129,18 +129,9 @@ def _stamp(path: Path) -> tuple[float, ...]:
 
 @lru_cache(maxsize=8)
 def _load(path: Path, precision: str, stamp: tuple) -> Classifier:
-    if not (path / "model.safetensors").exists():
-        raise FileNotFoundError(
-            f"{path} holds no model.safetensors; only safetensors weights are loaded "
-            "(pickled .bin checkpoints are refused)"
-        )
     meta = read_meta(path)
-    hf_logging.disable_progress_bar()
+    network = load_network(path, meta)
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
-    cls = BertMeanPoolClassifier if meta.get("head") == "mean" else AutoModelForSequenceClassification
-    network = cls.from_pretrained(
-        path, local_files_only=True, use_safetensors=True, trust_remote_code=False, dtype=torch.float32
-    )
     labels = tuple(network.config.id2label[i] for i in range(network.config.num_labels))
     if labels != LABELS:
         raise ValueError(f"{path} predicts {labels}, expected {LABELS}")
@@ -156,6 +147,25 @@ def _load(path: Path, precision: str, stamp: tuple) -> Classifier:
         max_length=int(meta.get("max_length", 128)),
         meta=meta,
         confidence_map=parse_confidence_map(meta.get("confidence_map")),
+    )
+
+
+def load_network(path: Path, meta: dict[str, Any] | None = None) -> torch.nn.Module:
+    """The folder's network in fp32, built by the class its head needs; safetensors only.
+
+    Example:
+        >>> load_network(bundled_path()).config.num_labels  # doctest: +SKIP
+        3
+    """
+    if not (path / "model.safetensors").exists():
+        raise FileNotFoundError(
+            f"{path} holds no model.safetensors; only safetensors weights are loaded "
+            "(pickled .bin checkpoints are refused)"
+        )
+    meta = read_meta(path) if meta is None else meta
+    hf_logging.disable_progress_bar()
+    return network_class(meta.get("head", "cls")).from_pretrained(
+        path, local_files_only=True, use_safetensors=True, trust_remote_code=False, dtype=torch.float32
     )
 
 

@@ -54,16 +54,11 @@ def _run_way(way: str, model_path: str, quotes_file: str, threads: int) -> dict:
     if way == "pipeline":
         from transformers import AutoTokenizer, pipeline
 
-        from model.heads import BertMeanPoolClassifier
-        from model.loader import read_meta
+        from model.loader import load_network
 
-        # the pipeline would build a mean-pooling folder as a [CLS] classifier with a random pooler,
-        # so the naive way gets the network the folder declares, and the pipeline does the rest
-        network = model_path
-        if read_meta(Path(model_path)).get("head") == "mean":
-            network = BertMeanPoolClassifier.from_pretrained(model_path, local_files_only=True,
-                                                             use_safetensors=True, dtype=torch.float32)
-        clf = pipeline("text-classification", model=network, batch_size=32, dtype=torch.float32,
+        # given a folder, the pipeline would build a mean-pooling model as a [CLS] classifier with a
+        # random pooler, so it gets the network the folder declares and does the rest itself
+        clf = pipeline("text-classification", model=load_network(Path(model_path)), batch_size=32,
                        tokenizer=AutoTokenizer.from_pretrained(model_path, local_files_only=True),
                        truncation=True, max_length=512)
         clf(quotes[:32])

@@ -20,13 +20,9 @@ import torch
 from datasets import Dataset
 from scipy.special import softmax
 from sklearn.metrics import f1_score
-from transformers import (
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    get_linear_schedule_with_warmup,
-)
+from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
-from model.heads import HEADS, BertMeanPoolClassifier
+from model.heads import HEADS, network_class
 from model.labels import LABEL2ID, LABELS
 from model.loader import FAST_PATHS, FORMAT_VERSION, META_FILE, Classifier, convert, parse_confidence_map
 from model.predict import predict_proba
@@ -63,10 +59,7 @@ def build_network(config: TrainConfig) -> torch.nn.Module:
         use_safetensors=True,
         trust_remote_code=False,
     )
-    path = base_model_path(config)
-    if config.head == "mean":
-        return BertMeanPoolClassifier.from_pretrained(path, **kwargs)
-    return AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
+    return network_class(config.head).from_pretrained(base_model_path(config), **kwargs)
 
 
 def class_weights(labels: list[int], config: TrainConfig) -> torch.Tensor | None:
