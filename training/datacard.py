@@ -19,6 +19,7 @@ from .corpus import is_held_out
 
 START, END = "<!-- stats:start -->", "<!-- stats:end -->"
 SECOND_PASS = "annotation/second_pass.jsonl"
+ECHO_AUDIT = "annotation/echo_audit.jsonl"
 
 
 def _read(path: Path) -> list[dict]:
@@ -92,7 +93,23 @@ def render_stats(data_dir: str | Path) -> str:
     c = Counter(p["split"] for p in pairs)
     lines += [f"| all | {c['train']} | {c['dev']} | {c['test']} |", ""]
     lines += _agreement_lines(agreement(data_dir))
+    lines += _echo_audit_lines(data_dir / ECHO_AUDIT)
     return "\n".join(lines)
+
+
+def _echo_audit_lines(path: Path) -> list[str]:
+    """Counts of the lines removed for echoing real remarks (the audit section of the card)."""
+    if not path.exists():
+        return []
+    rows = _read(path)
+    verdict = Counter(r["verdict"] for r in rows)
+    split = Counter(r["split"] for r in rows)
+    action = Counter(r["action"] for r in rows)
+    high = sum(r["confidence"] == "high" for r in rows)
+    return [f"Echo audit: {len(rows)} lines removed ({verdict['verbatim']} verbatim, "
+            f"{verdict['close']} close; {high} with high confidence; train {split['train']}, "
+            f"dev {split['dev']}, test {split['test']}): {action['replaced']} replaced, "
+            f"{action['dropped']} dropped.", ""]
 
 
 def _agreement_lines(a: dict) -> list[str]:
