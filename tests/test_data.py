@@ -197,3 +197,14 @@ def test_readme_and_model_card_figures_are_current():
     hint = "run: python -m training.card model/default --readme README.md"
     assert block.strip() == render_readme_figures(test).strip(), hint
     assert (folder / "README.md").read_text(encoding="utf-8").strip() == render_card(folder).strip(), hint
+
+
+def test_targets_line_names_met_and_missed():
+    from training.card import targets_line
+
+    test = {"macro_f1": 0.93, "margin_over_best_baseline": 0.05, "contrast": {"pair_accuracy": 0.81},
+            "ece": 0.02, "guide_examples": {"correct": 23, "n": 24}}
+    line = targets_line(test)
+    met, missed = line.split("Missed:")
+    assert "contrast pairs at least 0.80" in met and "macro-F1 at least 0.90" in met
+    assert "margin" in missed and "guide example" in missed and "calibration" not in missed

@@ -16,7 +16,8 @@ from conftest import TINY_CORPUS
 def _config(tiny_model_dir, tiny_data_dir, out, **kw):
     base = dict(base_model=str(tiny_model_dir), data_dir=str(tiny_data_dir), output_dir=str(out),
                 epochs=25, batch_size=8, learning_rate=3e-3, warmup_ratio=0.0, patience=25,
-                max_length=24, save_fp16=False, threads=1)
+                max_length=24, save_fp16=False, threads=1,
+                contrast_repeats=2)  # the random tiny model needs the extra steps to overfit
     return TrainConfig(**{**base, **kw})
 
 
@@ -47,6 +48,8 @@ def test_folder_is_self_describing(trained):
     assert saved["temperature"] > 0
     assert "passed" in saved["int8_gate"] and "passed" in saved["bf16_gate"]
     assert TrainConfig.load(out).epochs == 25
+    # "auto" is resolved before training, so the saved config says which precision actually ran
+    assert TrainConfig.load(out).train_precision in ("fp32", "bf16")
 
 
 def test_save_reload_identical(trained):
@@ -72,7 +75,17 @@ def test_mean_head_trains(tiny_model_dir, tiny_data_dir, tmp_path):
     assert load_model(tmp_path, precision="fp32").network.__class__.__name__ == "BertMeanPoolClassifier"
 
 
+def test_pair_batches_and_both_precisions_train(tiny_model_dir, tiny_data_dir, tmp_path):
+    for precision in ("fp32", "bf16"):
+        meta = train(_config(tiny_model_dir, tiny_data_dir, tmp_path / precision, epochs=1,
+                             pair_batches=True, train_precision=precision))
+        assert np.isfinite(meta["history"][0]["train_loss"])
+        assert TrainConfig.load(tmp_path / precision).train_precision == precision
+
+
 def test_config_validates():
+    with pytest.raises(ValueError):
+        TrainConfig(train_precision="fp16")
     with pytest.raises(ValueError):
         TrainConfig(head="max")
     with pytest.raises(ValueError):
@@ -122,6 +135,24 @@ def test_length_buckets_cover_every_row_once_and_cut_padding():
     # batches are shuffled across the length range, not served shortest first
     firsts = [max(lengths[i] for i in b) for b in order[:10]]
     assert firsts != sorted(firsts)
+
+
+def test_pair_batches_keep_both_sides_together():
+    from training.train import batch_order
+
+    rng = np.random.default_rng(0)
+    lengths = list(rng.integers(5, 120, size=600))
+    # rows 0-399 lone statements, rows 400-599 are 100 pairs: (400, 401), (402, 403), ...
+    pairs = [-1] * 400 + [i // 2 for i in range(200)]
+    order = batch_order(lengths, 16, np.random.default_rng(1), pairs)
+    assert sorted(np.concatenate(order).tolist()) == list(range(600))
+    assert all(len(b) <= 16 for b in order)
+    where = {int(i): n for n, b in enumerate(order) for i in b}
+    assert all(where[400 + 2 * k] == where[401 + 2 * k] for k in range(100))
+    # without pair numbers the sides scatter, so the check above is not trivially true
+    loose = batch_order(lengths, 16, np.random.default_rng(1))
+    where = {int(i): n for n, b in enumerate(loose) for i in b}
+    assert sum(where[400 + 2 * k] == where[401 + 2 * k] for k in range(100)) < 50
 
 
 def test_pair_accuracy_known_answer():

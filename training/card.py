@@ -54,7 +54,8 @@ def render_card(folder: Path) -> str:
     lines += [
         f"- Trained {len(meta['history'])} epochs (best kept by dev macro-F1 {meta['dev_macro_f1']:.3f}), "
         f"lr {config['learning_rate']}, batch {config['batch_size']}, seed {config['seed']}, class "
-        f"weighting {config['class_weighting']}, train max length {config['max_length']} tokens; "
+        f"weighting {config['class_weighting']}, train max length {config['max_length']} tokens, "
+        f"forward pass in {config.get('train_precision', 'fp32')}; "
         f"{meta['train_seconds'] / 60:.1f} min on {meta['torch_threads']} CPU threads.",
         f"- Temperature {meta['temperature']:.3f}"
         + (f", then an isotonic map of the top label's confidence ({len(meta['confidence_map']['x'])} "
@@ -145,7 +146,23 @@ def render_readme_figures(test: dict) -> str:
         else:
             lines.append(f"| baseline {names.get(k, k)}: macro-F1 / pairs | {v['macro_f1']:.3f} / "
                          f"{v['contrast_pair_accuracy']:.3f} |")
-    return "\n".join(lines)
+    return "\n".join(lines + ["", targets_line(test)])
+
+
+TARGETS = (("macro-F1 at least 0.90", lambda t: t["macro_f1"] >= 0.90),
+           ("margin over the best baseline at least +0.15", lambda t: t["margin_over_best_baseline"] >= 0.15),
+           ("contrast pairs at least 0.80", lambda t: t["contrast"]["pair_accuracy"] >= 0.80),
+           ("calibration error at most 0.05", lambda t: t["ece"] <= 0.05),
+           ("every guide example right",
+            lambda t: t["guide_examples"]["correct"] == t["guide_examples"]["n"]))
+
+
+def targets_line(test: dict) -> str:
+    """One line naming which release targets (issue 3) the figures above meet, so prose cannot drift."""
+    met = [name for name, ok in TARGETS if ok(test)]
+    missed = [name for name, ok in TARGETS if not ok(test)]
+    line = "The classifier's release targets met on this split: " + "; ".join(met) + "."
+    return line + (" Missed: " + "; ".join(missed) + "." if missed else "")
 
 
 def replace_block(text: str, block: str, start: str = FIGURES_START, end: str = FIGURES_END) -> str:

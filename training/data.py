@@ -31,7 +31,9 @@ def load_split(data_dir: str | Path, split: str, *, with_contrast: bool = False,
     data_dir = Path(data_dir)
     parts = [_select(_read(data_dir / STATEMENTS), split, "statement")]
     if with_contrast and (data_dir / CONTRAST).exists():
-        parts += [pairs_as_statements(load_pairs(data_dir, split))] * contrast_repeats
+        pairs = load_pairs(data_dir, split)
+        # each repeat gets its own pair numbers, so a pair batch holds one copy of a pair, not two
+        parts += [pairs_as_statements(pairs, first=r * len(pairs)) for r in range(contrast_repeats)]
     if with_augmented and (data_dir / AUGMENTED).exists():
         parts.append(_select(_read(data_dir / AUGMENTED), split, "augmented"))
     ds = concatenate_datasets([p for p in parts if len(p)])
@@ -44,10 +46,11 @@ def load_pairs(data_dir: str | Path, split: str) -> Dataset:
     return ds.filter(lambda r: r["split"] == split)
 
 
-def pairs_as_statements(pairs: Dataset) -> Dataset:
-    """Each pair's two sides as two statements, tagged ``source="contrast"``."""
-    rows: dict[str, list] = {k: [] for k in (*KEEP, "source")}
-    for r in pairs:
+def pairs_as_statements(pairs: Dataset, first: int = 0) -> Dataset:
+    """Each pair's two sides as two statements, tagged ``source="contrast"`` and numbered ``pair``
+    (``first``, ``first + 1``, ...; both sides share the number)."""
+    rows: dict[str, list] = {k: [] for k in (*KEEP, "source", "pair")}
+    for i, r in enumerate(pairs):
         for side in ("a", "b"):
             rows["text"].append(r[f"text_{side}"])
             rows["label"].append(r[f"label_{side}"])
@@ -55,6 +58,7 @@ def pairs_as_statements(pairs: Dataset) -> Dataset:
             rows["rule"].append(r["rule"])
             rows["group"].append(r["group"])
             rows["source"].append("contrast")
+            rows["pair"].append(first + i)
     return Dataset.from_dict(rows)
 
 
@@ -69,4 +73,4 @@ def _read(path: Path) -> Dataset:
 def _select(ds: Dataset, split: str, source: str) -> Dataset:
     ds = ds.filter(lambda r: r["split"] == split)
     ds = ds.select_columns(list(KEEP))
-    return ds.add_column("source", [source] * len(ds))
+    return ds.add_column("source", [source] * len(ds)).add_column("pair", [-1] * len(ds))

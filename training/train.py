@@ -9,6 +9,7 @@ FOLDER`` re-runs calibration and the gates on a trained folder.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
@@ -24,7 +25,8 @@ from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
 from model.heads import HEADS, network_class
 from model.labels import LABEL2ID, LABELS
-from model.loader import FAST_PATHS, FORMAT_VERSION, META_FILE, Classifier, convert, parse_confidence_map
+from model.loader import (FAST_PATHS, FORMAT_VERSION, META_FILE, Classifier, convert, native_bf16,
+                          parse_confidence_map)
 from model.predict import predict_proba
 
 from .calibrate import fit_confidence_map, fit_temperature, raw_logits
@@ -72,29 +74,61 @@ def class_weights(labels: list[int], config: TrainConfig) -> torch.Tensor | None
 BUCKET_BATCHES = 50  # batches per length bucket: sorted within, shuffled across
 
 
-def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator,
+                pairs: list[int] | None = None) -> list[np.ndarray]:
     """Shuffled mini-batches of similar length, so padding (and CPU time) goes to real tokens.
 
     The rows are shuffled, cut into windows of ``BUCKET_BATCHES`` batches, sorted by length inside each
     window and cut into batches; the batches are then shuffled, so every epoch still mixes lengths and
     labels. The sort key carries +-30% noise so that batch membership changes from epoch to epoch (a
     plain sort would serve the same batches every epoch on a small corpus). Every row appears once.
+
+    With ``pairs`` (a pair number per row, -1 for a lone statement), the two sides of a pair travel as
+    one unit and land in the same batch, so one update sees both sides (``TrainConfig.pair_batches``).
+    The hope was that the words they share would then carry less of the signal than the edit that flips
+    the label; on dev it did not pay, so the default leaves pairs scattered.
+
+    Example:
+        >>> order = batch_order([5, 9, 7, 3], 2, np.random.default_rng(0), pairs=[-1, 0, 0, -1])
+        >>> sorted(int(i) for b in order for i in b)
+        [0, 1, 2, 3]
     """
-    order = rng.permutation(len(lengths))
-    window = batch_size * BUCKET_BATCHES
-    out = []
-    for start in range(0, len(order), window):
-        chunk = order[start : start + window]
-        keys = np.array([lengths[i] for i in chunk]) * rng.uniform(0.7, 1.3, size=len(chunk))
-        chunk = chunk[np.argsort(keys, kind="stable")]
-        out += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    if pairs is None:
+        pairs = [-1] * len(lengths)
+    units: dict = {}
+    for i, p in enumerate(pairs):
+        units.setdefault(("s", i) if p < 0 else ("p", p), []).append(i)
+    units_list = list(units.values())
+    unit_len = np.array([max(lengths[i] for i in u) for u in units_list], dtype=float)
+    order = rng.permutation(len(units_list))
+    per_window = batch_size * BUCKET_BATCHES
+    out: list[np.ndarray] = []
+    start = 0
+    while start < len(order):
+        # a window holds about per_window rows; pairs count two
+        end, rows = start, 0
+        while end < len(order) and rows < per_window:
+            rows += len(units_list[order[end]])
+            end += 1
+        chunk = order[start:end]
+        keys = unit_len[chunk] * rng.uniform(0.7, 1.3, size=len(chunk))
+        batch: list[int] = []
+        for u in chunk[np.argsort(keys, kind="stable")]:
+            if batch and len(batch) + len(units_list[u]) > batch_size:
+                out.append(np.array(batch))
+                batch = []
+            batch += units_list[u]
+        if batch:
+            out.append(np.array(batch))
+        start = end
     return [out[i] for i in rng.permutation(len(out))]
 
 
 def batches(ds: Dataset, tokenizer, config: TrainConfig, rng: np.random.Generator,
             lengths: list[int]):
     """Length-bucketed shuffled mini-batches, each padded to its own longest statement."""
-    for idx in batch_order(lengths, config.batch_size, rng):
+    pairs = list(ds["pair"]) if config.pair_batches else None
+    for idx in batch_order(lengths, config.batch_size, rng, pairs):
         rows = ds.select(idx)
         enc = tokenizer(list(rows["text"]), truncation=True, max_length=config.max_length,
                         padding=True, return_tensors="pt")
@@ -115,6 +149,8 @@ def train(config: TrainConfig) -> dict:
     t0 = time.time()
     if config.threads:
         torch.set_num_threads(config.threads)
+    if config.train_precision == "auto":  # resolved here, so the saved config says what ran
+        config = dataclasses.replace(config, train_precision="bf16" if native_bf16() else "fp32")
     seed_everything(config.seed)
     train_ds = load_split(config.data_dir, "train", with_contrast=config.use_contrast,
                           with_augmented=config.use_augmented,
@@ -143,7 +179,11 @@ def train(config: TrainConfig) -> dict:
         network.train()
         losses = []
         for enc, labels in batches(train_ds, tokenizer, config, rng, lengths):
-            loss = loss_fn(network(**enc).logits, labels)
+            # bf16 autocast covers the forward pass only; the weights, the optimizer state and the loss
+            # stay fp32, so the saved model is the same kind of object either way
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train_precision == "bf16"):
+                logits = network(**enc).logits
+            loss = loss_fn(logits.float(), labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
             optim.step()
