@@ -20,6 +20,7 @@ from .corpus import is_held_out
 START, END = "<!-- stats:start -->", "<!-- stats:end -->"
 SECOND_PASS = "annotation/second_pass.jsonl"
 ECHO_AUDIT = "annotation/echo_audit.jsonl"
+PRE_AUDIT = "annotation/echo_audit_before_assembly.jsonl"
 
 
 def _read(path: Path) -> list[dict]:
@@ -50,6 +51,7 @@ def agreement(data_dir: Path) -> dict:
     subsets["held-out writers' statement"] = [r for r in rows if is_held_out(r.get("batch", ""))]
     out.update({name: _agree(sub) for name, sub in subsets.items() if sub})
     out["outcomes"] = Counter(r["outcome"] for r in rows if r["label_first"] != r["label_second"])
+    out["rows"] = rows
     return out
 
 
@@ -94,6 +96,7 @@ def render_stats(data_dir: str | Path) -> str:
     lines += [f"| all | {c['train']} | {c['dev']} | {c['test']} |", ""]
     lines += _agreement_lines(agreement(data_dir))
     lines += _echo_audit_lines(data_dir / ECHO_AUDIT)
+    lines += _pre_audit_lines(data_dir / PRE_AUDIT)
     return "\n".join(lines)
 
 
@@ -112,6 +115,33 @@ def _echo_audit_lines(path: Path) -> list[str]:
             f"{action['dropped']} dropped.", ""]
 
 
+def _pre_audit_lines(path: Path) -> list[str]:
+    """Counts of the texts flagged in new batches and kept out of the corpus before it was assembled."""
+    if not path.exists():
+        return []
+    rows = _read(path)
+    pairs = {r["flag_id"].rstrip("ab") for r in rows if r["kind"] == "pair"}
+    by_batch = Counter(r["batch"] for r in rows)
+    return [f"Echo audit of new batches before assembly: {len(rows)} texts flagged "
+            f"({sum(r['verdict'] == 'verbatim' for r in rows)} verbatim; "
+            f"{sum(r['confidence'] == 'high' for r in rows)} with high confidence); "
+            f"{sum(r['kind'] == 'statement' for r in rows)} statements and {len(pairs)} pairs kept out. "
+            "By batch: " + ", ".join(f"{b} {n}" for b, n in sorted(by_batch.items(),
+                                                                   key=lambda kv: int(kv[0][1:]))) + ".", ""]
+
+
+def _batch_agreement_lines(rows: list[dict]) -> list[str]:
+    """Agreement of the blind pass per writing batch, with how many disagreements were dropped."""
+    lines = ["| batch | texts relabelled | agreement | dropped |", "|---|---:|---:|---:|"]
+    batches = sorted({r["batch"] for r in rows}, key=lambda b: (b[0], int(b[1:])))
+    for b in batches:
+        sub = [r for r in rows if r["batch"] == b]
+        same = sum(r["label_first"] == r["label_second"] for r in sub)
+        lines.append(f"| {b} | {len(sub)} | {same / len(sub):.1%} | "
+                     f"{sum(r['outcome'] == 'dropped' for r in sub)} |")
+    return lines + [""]
+
+
 def _agreement_lines(a: dict) -> list[str]:
     if not a:
         return ["No second annotation pass recorded yet.", ""]
@@ -122,7 +152,7 @@ def _agreement_lines(a: dict) -> list[str]:
             k = a[kind]
             lines.append(f"- {kind} texts: {k['n']}, agreement {k['agreement']:.1%}, kappa {k['kappa']:.3f}")
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(a["outcomes"].items()))
-    return lines + [f"- disagreements resolved: {outcomes}", ""]
+    return lines + [f"- disagreements resolved: {outcomes}", ""] + _batch_agreement_lines(a["rows"])
 
 
 def main() -> None:
