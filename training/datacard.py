@@ -51,8 +51,17 @@ def agreement(data_dir: Path) -> dict:
     subsets["held-out writers' statement"] = [r for r in rows if is_held_out(r.get("batch", ""))]
     out.update({name: _agree(sub) for name, sub in subsets.items() if sub})
     out["outcomes"] = Counter(r["outcome"] for r in rows if r["label_first"] != r["label_second"])
-    out["rows"] = rows
+    out["by_batch"] = {b: {"n": len(sub), "agreement": _agree(sub)["agreement"],
+                           "dropped": sum(r["outcome"] == "dropped" for r in sub)}
+                       for b, sub in _by(rows, "batch").items()}
     return out
+
+
+def _by(rows: list[dict], key: str) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r[key], []).append(r)
+    return groups
 
 
 def render_stats(data_dir: str | Path) -> str:
@@ -130,15 +139,12 @@ def _pre_audit_lines(path: Path) -> list[str]:
                                                                    key=lambda kv: int(kv[0][1:]))) + ".", ""]
 
 
-def _batch_agreement_lines(rows: list[dict]) -> list[str]:
+def _batch_agreement_lines(by_batch: dict[str, dict]) -> list[str]:
     """Agreement of the blind pass per writing batch, with how many disagreements were dropped."""
     lines = ["| batch | texts relabelled | agreement | dropped |", "|---|---:|---:|---:|"]
-    batches = sorted({r["batch"] for r in rows}, key=lambda b: (b[0], int(b[1:])))
-    for b in batches:
-        sub = [r for r in rows if r["batch"] == b]
-        same = sum(r["label_first"] == r["label_second"] for r in sub)
-        lines.append(f"| {b} | {len(sub)} | {same / len(sub):.1%} | "
-                     f"{sum(r['outcome'] == 'dropped' for r in sub)} |")
+    for b in sorted(by_batch, key=lambda b: (b[0], int(b[1:]))):
+        k = by_batch[b]
+        lines.append(f"| {b} | {k['n']} | {k['agreement']:.1%} | {k['dropped']} |")
     return lines + [""]
 
 
@@ -152,7 +158,7 @@ def _agreement_lines(a: dict) -> list[str]:
             k = a[kind]
             lines.append(f"- {kind} texts: {k['n']}, agreement {k['agreement']:.1%}, kappa {k['kappa']:.3f}")
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(a["outcomes"].items()))
-    return lines + [f"- disagreements resolved: {outcomes}", ""] + _batch_agreement_lines(a["rows"])
+    return lines + [f"- disagreements resolved: {outcomes}", ""] + _batch_agreement_lines(a["by_batch"])
 
 
 def main() -> None:

@@ -125,9 +125,8 @@ def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator,
 
 
 def batches(ds: Dataset, tokenizer, config: TrainConfig, rng: np.random.Generator,
-            lengths: list[int]):
+            lengths: list[int], pairs: list[int] | None = None):
     """Length-bucketed shuffled mini-batches, each padded to its own longest statement."""
-    pairs = list(ds["pair"]) if config.pair_batches else None
     for idx in batch_order(lengths, config.batch_size, rng, pairs):
         rows = ds.select(idx)
         enc = tokenizer(list(rows["text"]), truncation=True, max_length=config.max_length,
@@ -174,11 +173,12 @@ def train(config: TrainConfig) -> dict:
     rng = np.random.default_rng(config.seed)
     lengths = [len(ids) for ids in tokenizer(list(train_ds["text"]), truncation=True,
                                              max_length=config.max_length)["input_ids"]]
+    pairs = list(train_ds["pair"]) if config.pair_batches else None
     history, best_f1, best_state, stale = [], -1.0, None, 0
     for epoch in range(1, config.epochs + 1):
         network.train()
         losses = []
-        for enc, labels in batches(train_ds, tokenizer, config, rng, lengths):
+        for enc, labels in batches(train_ds, tokenizer, config, rng, lengths, pairs):
             # bf16 autocast covers the forward pass only; the weights, the optimizer state and the loss
             # stay fp32, so the saved model is the same kind of object either way
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train_precision == "bf16"):
