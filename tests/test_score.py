@@ -210,3 +210,17 @@ def test_output_has_ordinary_permissions(tmp_path, tiny_clf):
     mask = os.umask(0)
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_umask_is_read_without_changing_it(tmp_path, tiny_clf):
+    from model.io import _umask
+
+    old = os.umask(0o027)
+    try:
+        assert _umask() == 0o027
+        assert _umask() == 0o027  # reading twice leaves it set
+        out = tmp_path / "o.csv"
+        score_file(write_csv(tmp_path / "i.csv", SAMPLE[:2]), str(out), model=tiny_clf)
+        assert out.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
