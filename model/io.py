@@ -320,6 +320,9 @@ class ChunkWriter:
                 os.unlink(self._tmp)
 
 
+_UMASK_LOCK = threading.Lock()
+
+
 def _umask() -> int:
     """The process umask, read without changing it where the OS allows (Linux /proc): os.umask can only
     read by setting, and another thread creating a file in between would get mode 0o666."""
@@ -334,9 +337,6 @@ def _umask() -> int:
         mask = os.umask(0)
         os.umask(mask)
     return mask
-
-
-_UMASK_LOCK = threading.Lock()
 
 
 def _jsonable(value):
