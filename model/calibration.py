@@ -36,10 +36,17 @@ def apply_confidence_map(probs: np.ndarray, xs: Sequence[float], ys: Sequence[fl
     top = probs.argmax(1)
     conf = probs[rows, top]
     second = np.sort(probs, axis=1)[:, -2] if probs.shape[1] > 1 else np.zeros(len(probs))
+    # the rest's own sum, not 1 - conf: float32 softmax rows miss 1 by an ulp, and when conf is near 1
+    # that ulp is a large part of 1 - conf, so rescaling by it would miss 1 by up to 1e-5
+    rest = probs.sum(1) - conf
     new = np.interp(conf, xs, ys)
     # the smallest top value that keeps the top label strictly on top once the rest is rescaled
-    floor = second / np.maximum(1.0 - conf + second, 1e-12) + 1e-6
+    floor = second / np.maximum(rest + second, 1e-12) + 1e-6
+    bare = rest <= 1e-12  # all the mass on the top label (softmax underflow): the rest is shared evenly
+    floor[bare] = 1.0 / probs.shape[1] + 1e-6
     new = np.clip(np.maximum(new, floor), 0.0, 1.0)
-    out = probs * ((1.0 - new) / np.maximum(1.0 - conf, 1e-12))[:, None]
+    out = probs * ((1.0 - new) / np.maximum(rest, 1e-12))[:, None]
+    if bare.any() and probs.shape[1] > 1:
+        out[bare] = ((1.0 - new[bare]) / (probs.shape[1] - 1))[:, None]
     out[rows, top] = new
     return out.astype(np.float32)

@@ -36,6 +36,18 @@ def test_map_sets_top_confidence_and_keeps_the_others_proportions():
     assert apply_confidence_map(np.zeros((0, 3)), [0, 1], [0, 1]).shape == (0, 3)
 
 
+def test_map_sums_to_one_for_near_certain_float32_rows():
+    # float32 softmax of a confident model: the rest is a few ulps, so 1 - top is a poor estimate of it
+    z = np.array([[14.0, 2.0, -3.0], [30.0, 1.0, 0.0], [200.0, 0.0, 0.0], [5.0, 4.9, -1.0]])
+    p = np.exp(z - z.max(1, keepdims=True)).astype(np.float32)
+    p /= p.sum(1, keepdims=True)
+    out = apply_confidence_map(p, [0.5, 1.0], [0.5, 0.97])
+    assert np.abs(out.astype(np.float64).sum(1) - 1).max() < 1e-6
+    assert (out.argmax(1) == p.argmax(1)).all()
+    # the row whose rest underflowed to 0 shares the 0.03 the map took off evenly
+    assert out[2].tolist() == pytest.approx([0.97, 0.015, 0.015], abs=1e-6)
+
+
 def test_fitted_map_is_monotone_bounded_and_lowers_ece_of_an_overconfident_model():
     rng = np.random.default_rng(1)
     p = _probs(2000, seed=1)
