@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import torch
 import pytest
 
 from model import load_model, predict
@@ -120,6 +121,22 @@ def test_refit_rewrites_calibration_and_gates(trained):
     assert set(again) >= {"int8_gate", "bf16_gate", "history"}
 
 
+def test_saved_dev_f1_matches_the_saved_model(trained):
+    # calibrate_and_gate derives dev macro-F1 from one pass of raw logits; the folder it writes must
+    # give the same figure through predict_proba (temperature and confidence map as loaded)
+    from sklearn.metrics import f1_score
+
+    from model.predict import predict_proba
+    from training.data import load_split
+
+    out, meta = trained
+    dev = load_split(str(TrainConfig.load(out).data_dir), "dev", with_contrast=True)
+    clf = load_model(out, precision="fp32")
+    probs, _ = predict_proba(list(dev["text"]), model=clf)
+    f1 = f1_score(list(dev["labels"]), probs.argmax(1), average="macro")
+    assert f1 == pytest.approx(meta["dev_macro_f1"], abs=1e-9)
+
+
 def test_length_buckets_cover_every_row_once_and_cut_padding():
     from training.train import batch_order
 
@@ -169,3 +186,24 @@ def test_pair_accuracy_known_answer():
     assert out["pair_accuracy"] == pytest.approx(2 / 3) and out["side_accuracy"] == pytest.approx(5 / 6)
     assert out["by_edit"] == {"negation": 0.5, "other": 1.0}
     assert out["by_batch"] == {"b9": {"n": 1, "pair_accuracy": 1.0}, "b30": {"n": 2, "pair_accuracy": 0.5}}
+
+
+@pytest.mark.parametrize("class_weight", [None, torch.tensor([1.0, 2.5, 0.5])])
+def test_contrast_weight_equals_repeating_the_row(class_weight):
+    # a loss weight of 2 on a row must equal seeing that row twice in the batch
+    from training.train import weighted_loss
+
+    torch.manual_seed(0)
+    logits, labels = torch.randn(5, 3), torch.tensor([0, 1, 2, 1, 0])
+    fn = torch.nn.CrossEntropyLoss(weight=class_weight)
+    doubled = fn(torch.cat([logits, logits[3:4]]), torch.cat([labels, labels[3:4]]))
+    weights = torch.tensor([1.0, 1.0, 1.0, 2.0, 1.0])
+    assert weighted_loss(logits, labels, weights, fn).item() == pytest.approx(doubled.item(), rel=1e-6)
+
+
+def test_contrast_weight_trains_and_is_saved(tiny_model_dir, tiny_data_dir, tmp_path):
+    meta = train(_config(tiny_model_dir, tiny_data_dir, tmp_path, epochs=2, contrast_weight=2.0))
+    assert len(meta["history"]) == 2 and np.isfinite(meta["history"][-1]["train_loss"])
+    assert TrainConfig.load(tmp_path).contrast_weight == 2.0
+    with pytest.raises(ValueError, match="contrast_weight"):
+        TrainConfig(contrast_weight=0)

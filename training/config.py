@@ -24,13 +24,16 @@ class TrainConfig:
     head: str = "cls"  # "cls" ([CLS] + pooler) or "mean" (masked mean pooling, as the base was trained);
     # the heads trade places from corpus to corpus within seed noise; the rule keeps the better on dev,
     # and cls won on the released corpus (model/default/head_comparison.json)
-    seed: int = 13
+    # 15: the bundled model; seeds 13, 14 and 15 gave dev macro-F1 0.899, 0.902 and 0.909 on the
+    # released corpus, and the best by dev was released (the test split was not consulted)
+    seed: int = 15
     max_length: int = 128  # training; quotes in the corpus are far shorter
     predict_max_length: int = 256  # saved for inference: long speeches keep more context
     learning_rate: float = 8e-5
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
-    epochs: int = 4  # the bundled model; 5 gained nothing on dev in development runs and neared 20 min
+    epochs: int = 4  # the bundled model; 5 gave dev 0.905 against 0.909 (seed 15, released corpus) and
+    # took 16.6 min against 12.7
     batch_size: int = 32
     class_weighting: str = "balanced"  # "balanced" or "none"
     label_smoothing: float = 0.0
@@ -41,8 +44,12 @@ class TrainConfig:
     pair_batches: bool = False  # both sides of a pair in one mini-batch (train.batch_order); dev 0.902
     # against 0.912 without, on the corpus of commit 9bcab6a, so off
     # each train pair seen this often per epoch; 2 paid while pairs were few, but with 1,533 train pairs
-    # 1 did as well on dev (mean head 0.915 vs 0.910, cls 0.915 vs 0.914, seed 13) and trains faster
+    # (commit 06174c9) 1 did as well on dev (mean head 0.915 vs 0.910, cls 0.915 vs 0.914, seed 13) and
+    # trains faster
     contrast_repeats: int = 1
+    # loss weight of a contrast side against a statement's 1 (costs no time, unlike repeats); 2 raised
+    # the dev pairs 0.778 -> 0.788 but cost the dev statements 0.932 -> 0.923 (seed 15), so 1
+    contrast_weight: float = 1.0
     use_augmented: bool = False  # add data/augmented.jsonl (tagged, generated) if present
     patience: int = 2  # epochs without a dev macro-F1 gain before stopping
     max_train_samples: int | None = None
@@ -63,6 +70,8 @@ class TrainConfig:
             raise ValueError("train_precision must be 'auto', 'fp32' or 'bf16'")
         if not 0 <= self.label_smoothing < 0.5:
             raise ValueError("label_smoothing must be in [0, 0.5)")
+        if self.contrast_weight <= 0:
+            raise ValueError("contrast_weight must be positive")
         if not 0 < self.learning_rate < 1:
             raise ValueError("learning_rate must be in (0, 1)")
 

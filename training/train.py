@@ -23,6 +23,7 @@ from scipy.special import softmax
 from sklearn.metrics import f1_score
 from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
+from model.calibration import apply_confidence_map
 from model.heads import HEADS, network_class
 from model.labels import LABEL2ID, LABELS
 from model.loader import (FAST_PATHS, FORMAT_VERSION, META_FILE, Classifier, convert, native_bf16,
@@ -69,6 +70,22 @@ def class_weights(labels: list[int], config: TrainConfig) -> torch.Tensor | None
         return None
     counts = np.bincount(labels, minlength=len(LABELS)).astype(np.float64)
     return torch.tensor(counts.sum() / (len(LABELS) * np.maximum(counts, 1)), dtype=torch.float32)
+
+
+def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor,
+                  loss_fn: torch.nn.CrossEntropyLoss) -> torch.Tensor:
+    """``loss_fn`` with a weight per row on top of its class weights, normalised like its own mean.
+
+    Example:
+        >>> fn = torch.nn.CrossEntropyLoss()
+        >>> x, y = torch.zeros(2, 3), torch.tensor([0, 1])
+        >>> bool(torch.isclose(weighted_loss(x, y, torch.ones(2), fn), fn(x, y)))
+        True
+    """
+    per_row = torch.nn.functional.cross_entropy(logits, labels, weight=loss_fn.weight, reduction="none",
+                                                label_smoothing=loss_fn.label_smoothing)
+    cw = loss_fn.weight[labels] if loss_fn.weight is not None else torch.ones_like(weights)
+    return (per_row * weights).sum() / (cw * weights).sum()
 
 
 BUCKET_BATCHES = 50  # batches per length bucket: sorted within, shuffled across
@@ -131,7 +148,11 @@ def batches(ds: Dataset, tokenizer, config: TrainConfig, rng: np.random.Generato
         rows = ds.select(idx)
         enc = tokenizer(list(rows["text"]), truncation=True, max_length=config.max_length,
                         padding=True, return_tensors="pt")
-        yield enc, torch.tensor(list(rows["labels"]))
+        weights = None
+        if config.contrast_weight != 1.0:
+            weights = torch.tensor([config.contrast_weight if src == "contrast" else 1.0
+                                    for src in rows["source"]])
+        yield enc, torch.tensor(list(rows["labels"])), weights
 
 
 def evaluate_f1(clf: Classifier, ds: Dataset) -> tuple[float, np.ndarray]:
@@ -178,12 +199,13 @@ def train(config: TrainConfig) -> dict:
     for epoch in range(1, config.epochs + 1):
         network.train()
         losses = []
-        for enc, labels in batches(train_ds, tokenizer, config, rng, lengths, pairs):
+        for enc, labels, weights in batches(train_ds, tokenizer, config, rng, lengths, pairs):
             # bf16 autocast covers the forward pass only; the weights, the optimizer state and the loss
             # stay fp32, so the saved model is the same kind of object either way
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train_precision == "bf16"):
                 logits = network(**enc).logits
-            loss = loss_fn(logits.float(), labels)
+            loss = loss_fn(logits.float(), labels) if weights is None else \
+                weighted_loss(logits.float(), labels, weights, loss_fn)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
             optim.step()
@@ -235,13 +257,18 @@ def calibrate_and_gate(network, tokenizer, dev_ds: Dataset, config: TrainConfig)
     """
     out = Path(config.output_dir)
     clf = Classifier(network, tokenizer, out, "fp32", 1.0, config.predict_max_length)
-    stmts = dev_ds.filter(lambda r: r["source"] == "statement")
-    logits, gold = raw_logits(clf, list(stmts["text"])), np.array(list(stmts["labels"]))
-    temperature = fit_temperature(logits, gold)
-    cmap = fit_confidence_map(softmax(logits / temperature, axis=1), gold)
+    # one pass over dev: the calibrated fp32 probabilities are derived from the same logits, exactly as
+    # predict_proba computes them (softmax at the temperature, then the confidence map)
+    logits, gold = raw_logits(clf, list(dev_ds["text"])), np.array(list(dev_ds["labels"]))
+    is_stmt = np.array([s == "statement" for s in dev_ds["source"]])
+    temperature = fit_temperature(logits[is_stmt], gold[is_stmt])
+    cmap = fit_confidence_map(softmax(logits[is_stmt] / temperature, axis=1), gold[is_stmt])
     clf = Classifier(network, tokenizer, out, "fp32", temperature, config.predict_max_length,
                      confidence_map=parse_confidence_map(cmap))
-    dev_f1, probs32 = evaluate_f1(clf, dev_ds)
+    probs32 = softmax(logits / temperature, axis=1)
+    if clf.confidence_map is not None:
+        probs32 = apply_confidence_map(probs32, *clf.confidence_map)
+    dev_f1 = float(f1_score(gold, probs32.argmax(1), average="macro"))
     gates = {f"{p}_gate": precision_gate(clf, p, dev_ds, probs32, config) for p in FAST_PATHS}
     return {"temperature": temperature, "confidence_map": cmap, "dev_macro_f1": dev_f1, **gates}
 
