@@ -19,12 +19,13 @@ def report():
 def test_bundled_model_reaches_its_figures(report):
     assert report["macro_f1"] >= 0.90
     assert report["guide_examples"]["correct"] == report["guide_examples"]["n"]
-    # the floor under the open pair target below: a regression shows here, not as an expected failure
-    assert report["contrast"]["pair_accuracy"] >= 0.75
+    # the floor under the open pair target below: a regression shows here, not as an expected failure;
+    # 0.72 since b57-b64 added 85 test pairs aimed at the model's misses (0.738 of 504 with them)
+    assert report["contrast"]["pair_accuracy"] >= 0.72
 
 
-@pytest.mark.xfail(strict=True, reason="open target of issue 3: 0.761 of the 419 test pairs both right, "
-                                       "not 0.80 (b49-b56's 78 pairs are the hardest: 0.551)")
+@pytest.mark.xfail(strict=True, reason="open target of issue 3: 0.738 of the 504 test pairs both right, "
+                                       "not 0.80 (b49-b64's 163 pairs are the hardest: 0.589)")
 def test_bundled_model_pair_target(report):
     assert report["contrast"]["pair_accuracy"] >= 0.80
 
