@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 
 def apply_confidence_map(probs: np.ndarray, xs: Sequence[float], ys: Sequence[float]) -> np.ndarray:
@@ -50,3 +51,15 @@ def apply_confidence_map(probs: np.ndarray, xs: Sequence[float], ys: Sequence[fl
         out[bare] = ((1.0 - new[bare]) / (probs.shape[1] - 1))[:, None]
     out[rows, top] = new
     return out.astype(np.float32)
+
+
+def calibrated(logits: np.ndarray, temperature: float,
+               confidence_map: tuple[Sequence[float], Sequence[float]] | None) -> np.ndarray:
+    """Probabilities from logits as a saved model gives them: softmax at the temperature, then the map.
+
+    Example:
+        >>> [round(float(p), 3) for p in calibrated(np.array([[2.0, 0.0, 0.0]]), 1.0, None)[0]]
+        [0.787, 0.107, 0.107]
+    """
+    probs = torch.softmax(torch.as_tensor(logits).float() / temperature, dim=-1).numpy()
+    return probs if confidence_map is None else apply_confidence_map(probs, *confidence_map)

@@ -13,7 +13,7 @@ from typing import overload
 import numpy as np
 import torch
 
-from .calibration import apply_confidence_map
+from .calibration import calibrated
 from .labels import LABELS
 from .loader import Classifier, load_model
 
@@ -94,16 +94,14 @@ def predict_proba(
         raise ValueError("batch_size must be at least 1")
     ids, truncated = _tokenize(list(texts), clf)
     order = np.argsort([len(x) for x in ids], kind="stable")
-    probs = np.empty((len(ids), len(LABELS)), dtype=np.float32)
+    logits = np.empty((len(ids), len(LABELS)), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             enc = clf.tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
-            logits = clf.network(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
-            probs[rows] = torch.softmax(logits.float() / clf.temperature, dim=-1).numpy()
-    if clf.confidence_map is not None:
-        probs = apply_confidence_map(probs, *clf.confidence_map)
-    return probs, truncated
+            out = clf.network(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
+            logits[rows] = out.float().numpy()
+    return calibrated(logits, clf.temperature, clf.confidence_map), truncated
 
 
 def _tokenize(texts: list[str], clf: Classifier) -> tuple[list[list[int]], np.ndarray]:

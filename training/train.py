@@ -23,7 +23,7 @@ from scipy.special import softmax
 from sklearn.metrics import f1_score
 from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
-from model.calibration import apply_confidence_map
+from model.calibration import calibrated
 from model.heads import HEADS, network_class
 from model.labels import LABEL2ID, LABELS
 from model.loader import (FAST_PATHS, FORMAT_VERSION, META_FILE, Classifier, convert, native_bf16,
@@ -257,17 +257,15 @@ def calibrate_and_gate(network, tokenizer, dev_ds: Dataset, config: TrainConfig)
     """
     out = Path(config.output_dir)
     clf = Classifier(network, tokenizer, out, "fp32", 1.0, config.predict_max_length)
-    # one pass over dev: the calibrated fp32 probabilities are derived from the same logits, exactly as
-    # predict_proba computes them (softmax at the temperature, then the confidence map)
+    # one pass over dev: the calibrated fp32 probabilities come from the same logits through
+    # calibrated(), the function predict_proba uses
     logits, gold = raw_logits(clf, list(dev_ds["text"])), np.array(list(dev_ds["labels"]))
     is_stmt = np.array([s == "statement" for s in dev_ds["source"]])
     temperature = fit_temperature(logits[is_stmt], gold[is_stmt])
     cmap = fit_confidence_map(softmax(logits[is_stmt] / temperature, axis=1), gold[is_stmt])
     clf = Classifier(network, tokenizer, out, "fp32", temperature, config.predict_max_length,
                      confidence_map=parse_confidence_map(cmap))
-    probs32 = softmax(logits / temperature, axis=1)
-    if clf.confidence_map is not None:
-        probs32 = apply_confidence_map(probs32, *clf.confidence_map)
+    probs32 = calibrated(logits, temperature, clf.confidence_map)
     dev_f1 = float(f1_score(gold, probs32.argmax(1), average="macro"))
     gates = {f"{p}_gate": precision_gate(clf, p, dev_ds, probs32, config) for p in FAST_PATHS}
     return {"temperature": temperature, "confidence_map": cmap, "dev_macro_f1": dev_f1, **gates}
