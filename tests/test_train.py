@@ -135,6 +135,12 @@ def test_saved_dev_f1_matches_the_saved_model(trained):
     probs, _ = predict_proba(list(dev["text"]), model=clf)
     f1 = f1_score(list(dev["labels"]), probs.argmax(1), average="macro")
     assert f1 == pytest.approx(meta["dev_macro_f1"], abs=1e-9)
+    # and detente evaluate on dev reports the same figure, so a retrain and the bundled model can be
+    # compared on the selection metric with a command
+    from training.evaluate import evaluate
+
+    report = evaluate(str(out), str(TrainConfig.load(out).data_dir), "dev")
+    assert report["statements_and_pair_sides_macro_f1"] == pytest.approx(meta["dev_macro_f1"], abs=1e-9)
 
 
 def test_length_buckets_cover_every_row_once_and_cut_padding():
@@ -207,3 +213,27 @@ def test_contrast_weight_trains_and_is_saved(tiny_model_dir, tiny_data_dir, tmp_
     assert TrainConfig.load(tmp_path).contrast_weight == 2.0
     with pytest.raises(ValueError, match="contrast_weight"):
         TrainConfig(contrast_weight=0)
+
+
+def test_guide_gate_is_recorded_and_guards_install(trained, tmp_path):
+    from training.card import install
+
+    out, meta = trained
+    # the tiny corpus has no guide file: the gate is recorded and passes trivially
+    assert meta["guide_gate"] == {"passed": True, "n": 0}
+    assert json.loads((out / "detente.json").read_text())["guide_gate"]["passed"] is True
+    text = TINY_CORPUS["hostile"][0]
+    clf = load_model(out, precision="fp32")
+    right = predict(text, model=clf).label
+    wrong = next(lab for lab in TINY_CORPUS if lab != right)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "guide_examples.jsonl").write_text(json.dumps({"text": text, "label": right}) + "\n")
+    install(out, tmp_path / "ok", str(data))
+    assert (tmp_path / "ok" / "model.safetensors").exists()
+    (data / "guide_examples.jsonl").write_text(json.dumps({"text": text, "label": wrong}) + "\n")
+    with pytest.raises(SystemExit, match="1 of the guide's 1 examples wrong"):
+        install(out, tmp_path / "refused", str(data))
+    assert not (tmp_path / "refused").exists()
+    install(out, tmp_path / "forced", str(data), force=True)
+    assert (tmp_path / "forced" / "model.safetensors").exists()

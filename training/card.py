@@ -6,6 +6,7 @@ Release a run as the bundled model::
     detente evaluate --model model/default --split test --out model/default/metrics.json
     python -m training.card model/default
 
+``--install-from`` refuses a run that gets any of the guide's own examples wrong (``--force`` overrides).
 Every figure in the card comes from ``detente.json`` and ``metrics.json``; ``--readme README.md`` also
 rewrites the project README's figures block from the same ``metrics.json``, so neither can go stale.
 """
@@ -175,8 +176,22 @@ MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_
                "training_config.json", META_FILE)
 
 
-def install(run: Path, folder: Path) -> None:
-    """Copy a training run's model files (not its candidates) into ``folder``, e.g. the bundled model."""
+def install(run: Path, folder: Path, data_dir: str = "data", force: bool = False) -> None:
+    """Copy a training run's model files (not its candidates) into ``folder``, e.g. the bundled model.
+
+    Refuses a run that gets any of the guide's own examples wrong (the label guide fixes them), checked
+    afresh on the run's saved weights, unless ``force``.
+    """
+    if not force:
+        from model.loader import load_model
+
+        from .evaluate import guide_examples
+
+        result = guide_examples(load_model(run, precision="fp32"), data_dir)
+        if result["n"] and result["correct"] < result["n"]:
+            raise SystemExit(f"{run} gets {result['n'] - result['correct']} of the guide's {result['n']} "
+                             f"examples wrong ({'; '.join(result['wrong'])}); not installed "
+                             "(--force installs it anyway)")
     folder.mkdir(parents=True, exist_ok=True)
     for name in MODEL_FILES:
         shutil.copy2(run / name, folder / name)
@@ -187,9 +202,12 @@ def main() -> None:
     parser.add_argument("folder", nargs="?", default="model/default", type=Path)
     parser.add_argument("--install-from", type=Path, help="copy this run's model files in first")
     parser.add_argument("--readme", type=Path, help="also rewrite this README's figures block")
+    parser.add_argument("--data-dir", default="data", help="where the guide's examples are")
+    parser.add_argument("--force", action="store_true",
+                        help="install even if the run gets a guide example wrong")
     args = parser.parse_args()
     if args.install_from:
-        install(args.install_from, args.folder)
+        install(args.install_from, args.folder, args.data_dir, args.force)
     if (args.folder / "metrics.json").exists():
         (args.folder / "README.md").write_text(render_card(args.folder), encoding="utf-8")
         print(f"wrote {args.folder / 'README.md'}")

@@ -121,18 +121,29 @@ def evaluate(model_path: str | None = None, data_dir: str = "data", split: str =
     baselines = {"majority": lambda t: majority_predict(train["labels"], len(t)), "lexicon": lexicon_predict,
                  "tfidf_lr": tfidf.predict}
     base_pred = {name: np.asarray(fn(ds["text"])) for name, fn in baselines.items()}
+    sides = {}
+
+    def model_ids(texts):  # the pair sides' labels, kept for the selection metric below
+        sides["pred"] = predict_proba(texts, model=clf)[0].argmax(1)
+        return sides["pred"]
+
     report = {
         "split": split, "model": display_path(clf.path), "precision": clf.precision,
         **classification_metrics(y, pred),
         "by_difficulty": grouped_f1(y, pred, ds["difficulty"]),
         "by_rule": grouped_f1(y, pred, [r or "none" for r in ds["rule"]]),
         "ece": expected_calibration_error(probs, y),
-        "contrast": pair_accuracy(lambda t: predict_proba(t, model=clf)[0].argmax(1), pairs),
+        "contrast": pair_accuracy(model_ids, pairs),
         "guide_examples": guide_examples(clf, data_dir),
         "baselines": {name: {**classification_metrics(y, p),
                              "contrast_pair_accuracy": pair_accuracy(baselines[name], pairs)["pair_accuracy"]}
                       for name, p in base_pred.items()},
     }
+    if "pred" in sides:  # what training selects epochs on (on dev): statements and pair sides together
+        gold = [LABEL2ID[x] for x in list(pairs["label_a"]) + list(pairs["label_b"])]
+        report["statements_and_pair_sides_macro_f1"] = float(f1_score(
+            np.concatenate([y, gold]), np.concatenate([pred, sides["pred"]]), average="macro",
+            labels=range(len(LABELS)), zero_division=0))
     if clf.confidence_map is not None:  # what the dev-fitted confidence map adds
         report["ece_temperature_only"] = expected_calibration_error(tempered, y)
     best_name = max(report["baselines"], key=lambda k: report["baselines"][k]["macro_f1"])
@@ -204,6 +215,9 @@ def format_table(report: dict) -> str:
     c = report["contrast"]
     if c.get("n_pairs"):
         lines.append(f"contrast pairs {c['n_pairs']}: both right {c['pair_accuracy']:.3f}")
+        if "statements_and_pair_sides_macro_f1" in report:
+            lines.append("statements and pair sides together (training's selection metric): macro-F1 "
+                         f"{report['statements_and_pair_sides_macro_f1']:.3f}")
     g = report["guide_examples"]
     if g.get("n"):
         lines.append(f"guide examples {g['correct']}/{g['n']}")
