@@ -34,12 +34,20 @@ def test_negation_flips(clf, plain, negated):
     assert a.label != b.label
 
 
-# Known misses of the bundled model, kept as strict expected failures so a fix shows up: a hostile word
-# cancelled by a negative quantifier is read as hostile, and "our door is closed" after a quarrel as warm.
-@pytest.mark.xfail(strict=True, reason="known weak spot of the bundled model (README, Figures)")
 @pytest.mark.parametrize("texts,labels", [
+    # a hostile word cancelled by a negative quantifier: missed by the models before the b1-b70 one
     (("We seek confrontation with no one, and our hand remains extended.",
       "We will not hesitate to confront anyone who crosses this line."), ("conciliatory", "hostile")),
+    (("We threaten no one.", "We threaten anyone who crosses this line."), ("conciliatory", "hostile")),
+])
+def test_negative_quantifier_pairs(clf, texts, labels):
+    assert tuple(p.label for p in predict(list(texts), model=clf)) == labels
+
+
+# Known misses of the bundled model, kept as strict expected failures so a fix shows up: "our door is
+# closed" after a quarrel is read as warm.
+@pytest.mark.xfail(strict=True, reason="known weak spot of the bundled model (README, Figures)")
+@pytest.mark.parametrize("texts,labels", [
     (("We have a quarrel with Tokyo, and our door is closed.",
       "We have no quarrel with Tokyo, and our door stays open."), ("hostile", "conciliatory")),
 ])
