@@ -185,10 +185,10 @@ def install(run: Path, folder: Path, data_dir: str = "data", force: bool = False
     if not force:
         from model.loader import load_model
 
-        from .evaluate import guide_examples
+        from .evaluate import guide_gate
 
-        result = guide_examples(load_model(run, precision="fp32"), data_dir)
-        if result["n"] and result["correct"] < result["n"]:
+        result = guide_gate(load_model(run, precision="fp32"), data_dir)
+        if not result["passed"]:
             raise SystemExit(f"{run} gets {result['n'] - result['correct']} of the guide's {result['n']} "
                              f"examples wrong ({'; '.join(result['wrong'])}); not installed "
                              "(--force installs it anyway)")

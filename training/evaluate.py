@@ -80,12 +80,19 @@ def bootstrap_ci(y: np.ndarray, probs: np.ndarray, other: np.ndarray, n: int = 1
     return ci
 
 
+def pair_sides(pairs) -> tuple[list[str], np.ndarray]:
+    """Both sides of every pair as one list (all a sides, then all b sides) and their gold label ids."""
+    if len(pairs) == 0:
+        return [], np.zeros(0, dtype=int)
+    texts = list(pairs["text_a"]) + list(pairs["text_b"])
+    return texts, np.array([LABEL2ID[x] for x in list(pairs["label_a"]) + list(pairs["label_b"])], dtype=int)
+
+
 def pair_accuracy(predict_ids, pairs) -> dict:
     """Share of pairs with both sides right; ``predict_ids`` maps texts to label ids."""
     if len(pairs) == 0:
         return {"n_pairs": 0, "pair_accuracy": None}
-    texts = list(pairs["text_a"]) + list(pairs["text_b"])
-    gold = np.array([LABEL2ID[x] for x in list(pairs["label_a"]) + list(pairs["label_b"])])
+    texts, gold = pair_sides(pairs)
     ok = np.asarray(predict_ids(texts)) == gold
     n = len(pairs)
     both = ok[:n] & ok[n:]
@@ -121,28 +128,24 @@ def evaluate(model_path: str | None = None, data_dir: str = "data", split: str =
     baselines = {"majority": lambda t: majority_predict(train["labels"], len(t)), "lexicon": lexicon_predict,
                  "tfidf_lr": tfidf.predict}
     base_pred = {name: np.asarray(fn(ds["text"])) for name, fn in baselines.items()}
-    sides = {}
-
-    def model_ids(texts):  # the pair sides' labels, kept for the selection metric below
-        sides["pred"] = predict_proba(texts, model=clf)[0].argmax(1)
-        return sides["pred"]
-
+    side_texts, side_gold = pair_sides(pairs)
+    # the model's pair-side labels, computed once: the contrast figures and the selection metric share them
+    side_pred = predict_proba(side_texts, model=clf)[0].argmax(1) if side_texts else np.zeros(0, dtype=int)
     report = {
         "split": split, "model": display_path(clf.path), "precision": clf.precision,
         **classification_metrics(y, pred),
         "by_difficulty": grouped_f1(y, pred, ds["difficulty"]),
         "by_rule": grouped_f1(y, pred, [r or "none" for r in ds["rule"]]),
         "ece": expected_calibration_error(probs, y),
-        "contrast": pair_accuracy(model_ids, pairs),
+        "contrast": pair_accuracy(lambda _: side_pred, pairs),
         "guide_examples": guide_examples(clf, data_dir),
         "baselines": {name: {**classification_metrics(y, p),
                              "contrast_pair_accuracy": pair_accuracy(baselines[name], pairs)["pair_accuracy"]}
                       for name, p in base_pred.items()},
     }
-    if "pred" in sides:  # what training selects epochs on (on dev): statements and pair sides together
-        gold = [LABEL2ID[x] for x in list(pairs["label_a"]) + list(pairs["label_b"])]
+    if side_texts:  # what training selects epochs on (on dev): statements and pair sides together
         report["statements_and_pair_sides_macro_f1"] = float(f1_score(
-            np.concatenate([y, gold]), np.concatenate([pred, sides["pred"]]), average="macro",
+            np.concatenate([y, side_gold]), np.concatenate([pred, side_pred]), average="macro",
             labels=range(len(LABELS)), zero_division=0))
     if clf.confidence_map is not None:  # what the dev-fitted confidence map adds
         report["ece_temperature_only"] = expected_calibration_error(tempered, y)
@@ -179,6 +182,14 @@ def guide_examples(clf, data_dir: str) -> dict:
     pred = predict_proba([r["text"] for r in rows], model=clf)[0].argmax(1)
     wrong = [r["text"] for r, p in zip(rows, pred) if LABELS[p] != r["label"]]
     return {"n": len(rows), "correct": len(rows) - len(wrong), "wrong": wrong}
+
+
+def guide_gate(clf, data_dir: str) -> dict:
+    """The release gate on the guide's own examples: ``guide_examples`` plus ``passed`` (all right, or
+    no guide file). Training records it in ``detente.json``; ``training.card --install-from`` enforces it.
+    """
+    result = guide_examples(clf, data_dir)
+    return {"passed": result.get("correct", 0) == result["n"], **result}
 
 
 WRITERS = {"held_out_writers": "Held-out writers (batches h*, never in train)",

@@ -33,7 +33,7 @@ from model.predict import predict_proba
 from .calibrate import fit_confidence_map, fit_temperature, raw_logits
 from .config import TrainConfig
 from .data import load_split
-from .evaluate import guide_examples
+from .evaluate import guide_gate
 
 log = logging.getLogger("detente.train")
 
@@ -235,7 +235,9 @@ def finish(network, tokenizer, dev_ds: Dataset, config: TrainConfig, history: li
     """Calibrate on dev, run the precision gates, and write the model folder."""
     out = Path(config.output_dir)
     post = calibrate_and_gate(network, tokenizer, dev_ds, config)
-    post["guide_gate"] = guide_gate(network, tokenizer, config)
+    # the release gate (enforced by training.card) is recorded, not selected on: dev chooses the epoch
+    post["guide_gate"] = guide_gate(
+        Classifier(network, tokenizer, out, "fp32", 1.0, config.predict_max_length), config.data_dir)
     if config.save_fp16:
         network = network.half()
     network.save_pretrained(out, safe_serialization=True)
@@ -271,18 +273,6 @@ def calibrate_and_gate(network, tokenizer, dev_ds: Dataset, config: TrainConfig)
     dev_f1 = float(f1_score(gold, probs32.argmax(1), average="macro"))
     gates = {f"{p}_gate": precision_gate(clf, p, dev_ds, probs32, config) for p in FAST_PATHS}
     return {"temperature": temperature, "confidence_map": cmap, "dev_macro_f1": dev_f1, **gates}
-
-
-def guide_gate(network, tokenizer, config: TrainConfig) -> dict:
-    """The guide's own examples (``data/guide_examples.jsonl``), predicted as the saved model will be.
-
-    Not a selection signal (epochs and seeds are chosen on dev); a release gate: the label guide fixes
-    these labels, so a run that gets any of them wrong is not installed as the bundled model
-    (``training/card.py``). Passes trivially when the data folder has no guide examples.
-    """
-    clf = Classifier(network, tokenizer, Path(config.output_dir), "fp32", 1.0, config.predict_max_length)
-    result = guide_examples(clf, config.data_dir)
-    return {"passed": result.get("correct", 0) == result["n"], **result}
 
 
 def refit(folder: str | Path, data_dir: str = "data") -> dict:
