@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--max-train-samples", type=int)
     p.add_argument("--threads", type=int)
+    p.add_argument("--soup", type=int, help="train this many seeds (SEED, SEED+1, ...) and average "
+                   "their weights into one model; each seed takes a full run's time")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="metrics, baselines and contrast pairs on a split")
@@ -238,7 +240,7 @@ def cmd_train(args) -> int:
 
     fields = json.loads(Path(args.config).read_text()) if args.config else {}
     for name in ("output_dir", "data_dir", "base_model", "head", "epochs", "seed",
-                 "max_train_samples", "threads"):
+                 "max_train_samples", "threads", "soup"):
         value = getattr(args, name)
         if value is not None:
             fields[name] = value

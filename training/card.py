@@ -52,12 +52,25 @@ def render_card(folder: Path) -> str:
         lines.append("- Head comparison (same data, seed and schedule; dev macro-F1): " + ", ".join(
             f"{h} {v['dev_macro_f1']:.3f}" for h, v in heads.items()) + f"; kept **{meta['head']}**."
             + (f" {note}" if note else ""))
+    soup = meta.get("soup")
+    if soup:
+        members = soup["members"]
+        lines.append(
+            f"- A weight average (model soup, `training/soup.py`) of {len(members)} runs identical but for "
+            f"the seed ({', '.join(str(m['seed']) for m in members)}); `detente train --soup "
+            f"{len(members)} --seed {members[0]['seed']}` reproduces it. Dev macro-F1 of the members "
+            + ", ".join(f"{m['dev_macro_f1']:.3f}" for m in members)
+            + f"; of the average {meta['dev_macro_f1']:.3f}.")
+    trained = (f"Each member trained up to {config['epochs']} epochs (best kept by dev macro-F1)" if soup
+               else f"Trained {len(meta['history'])} epochs (best kept by dev macro-F1 "
+                    f"{meta['dev_macro_f1']:.3f})")
     lines += [
-        f"- Trained {len(meta['history'])} epochs (best kept by dev macro-F1 {meta['dev_macro_f1']:.3f}), "
+        f"- {trained}, "
         f"lr {config['learning_rate']}, batch {config['batch_size']}, seed {config['seed']}, class "
         f"weighting {config['class_weighting']}, train max length {config['max_length']} tokens, "
         f"forward pass in {config.get('train_precision', 'fp32')}; "
-        f"{meta['train_seconds'] / 60:.1f} min on {meta['torch_threads']} CPU threads.",
+        f"{meta['train_seconds'] / 60:.1f} min on {meta['torch_threads']} CPU threads"
+        + (" (all members together)." if soup else "."),
         f"- Temperature {meta['temperature']:.3f}"
         + (f", then an isotonic map of the top label's confidence ({len(meta['confidence_map']['x'])} "
            f"breakpoints), both fitted on {meta['confidence_map']['n']} dev statements; labels are never "
@@ -83,10 +96,10 @@ def render_card(folder: Path) -> str:
                   if "ece_temperature_only" in test else "") + ".",
               f"- Contrast pairs ({c['n_pairs']} held-out minimal pairs): both sides right "
               f"{c['pair_accuracy']:.3f}; single sides {c['side_accuracy']:.3f}.",
-              f"- The guide's own examples: {test['guide_examples']['correct']}/"
+              f"- The guide's own examples: {test['guide_examples'].get('correct', 0)}/"
               f"{test['guide_examples']['n']} right" + (
                   "; wrong: " + "; ".join(f'"{w}"' for w in test["guide_examples"]["wrong"])
-                  if test["guide_examples"]["wrong"] else "") + ".",
+                  if test["guide_examples"].get("wrong") else "") + ".",
               "- Per class: " + ", ".join(f"{k} F1 {v['f1']:.3f}" for k, v in test["per_class"].items()),
               "- By difficulty: " + ", ".join(f"{k} {v['macro_f1']:.3f} (n={v['n']})"
                                               for k, v in test["by_difficulty"].items()),

@@ -53,6 +53,9 @@ class TrainConfig:
     contrast_weight: float = 1.0
     use_augmented: bool = False  # add data/augmented.jsonl (tagged, generated) if present
     patience: int = 2  # epochs without a dev macro-F1 gain before stopping
+    # >1: train this many runs (seeds seed, seed+1, ...) and average their weights into one model
+    # (training/soup.py); each member takes a full run's time
+    soup: int = 1
     max_train_samples: int | None = None
     max_eval_samples: int | None = None
     threads: int | None = None
@@ -73,6 +76,8 @@ class TrainConfig:
             raise ValueError("label_smoothing must be in [0, 0.5)")
         if self.contrast_weight <= 0:
             raise ValueError("contrast_weight must be positive")
+        if self.soup < 1:
+            raise ValueError("soup must be >= 1 (the number of seeds averaged)")
         if not 0 < self.learning_rate < 1:
             raise ValueError("learning_rate must be in (0, 1)")
 

@@ -231,8 +231,9 @@ def train(config: TrainConfig) -> dict:
     return finish(network, tokenizer, dev_ds, config, history, t0)
 
 
-def finish(network, tokenizer, dev_ds: Dataset, config: TrainConfig, history: list, t0: float) -> dict:
-    """Calibrate on dev, run the precision gates, and write the model folder."""
+def finish(network, tokenizer, dev_ds: Dataset, config: TrainConfig, history: list, t0: float,
+           extra: dict | None = None) -> dict:
+    """Calibrate on dev, run the precision gates, and write the model folder (``extra`` joins detente.json)."""
     out = Path(config.output_dir)
     post = calibrate_and_gate(network, tokenizer, dev_ds, config)
     # the release gate (enforced by training.card) is recorded, not selected on: dev chooses the epoch
@@ -246,7 +247,8 @@ def finish(network, tokenizer, dev_ds: Dataset, config: TrainConfig, history: li
     config.save(out)
     meta = {"format_version": FORMAT_VERSION, "head": config.head, "max_length": config.predict_max_length,
             "labels": list(LABELS), **post, "history": history,
-            "train_seconds": round(time.time() - t0, 1), "torch_threads": torch.get_num_threads()}
+            "train_seconds": round(time.time() - t0, 1), "torch_threads": torch.get_num_threads(),
+            **(extra or {})}
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return meta
 
@@ -318,14 +320,41 @@ def precision_gate(clf: Classifier, precision: str, dev_ds: Dataset, probs32: np
 
 
 def train_cli(fields: dict, config_cls=TrainConfig) -> dict:
-    """Train from CLI fields; ``head="both"`` trains each head and keeps the better on dev macro-F1."""
+    """Train from CLI fields; ``head="both"`` trains each head and keeps the better on dev macro-F1;
+    ``soup=N`` trains N seeds into ``OUT/members/`` and averages them into ``OUT`` (training/soup.py)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    n_soup = fields.get("soup") or 1
+    if n_soup > 1:
+        if fields.get("head") == "both":
+            raise ValueError("--head both and --soup cannot be combined: compare heads on single runs")
+        return train_soup(fields, config_cls)
     if fields.get("head") != "both":
         return train(config_cls(**fields))
     out = Path(fields.get("output_dir") or config_cls().output_dir)
     for head in HEADS:
         train(config_cls(**{**fields, "head": head, "output_dir": str(out / "candidates" / head)}))
     return keep_best_head(out)
+
+
+def train_soup(fields: dict, config_cls=TrainConfig) -> dict:
+    """Train seeds SEED..SEED+N-1 as ordinary runs in ``OUT/members/seed_S``, then average them into OUT.
+
+    A member already finished with the same config is reused, so an interrupted soup resumes.
+    """
+    from .soup import soup
+
+    base = config_cls(**fields)
+    if base.train_precision == "auto":  # resolved as train() would, so a finished member compares equal
+        base = dataclasses.replace(base, train_precision="bf16" if native_bf16() else "fp32")
+    out = Path(base.output_dir)
+    folders = []
+    for seed in range(base.seed, base.seed + base.soup):
+        member = dataclasses.replace(base, seed=seed, soup=1, output_dir=str(out / "members" / f"seed_{seed}"))
+        folder = Path(member.output_dir)
+        if not ((folder / META_FILE).exists() and TrainConfig.load(folder) == member):
+            train(member)
+        folders.append(folder)
+    return soup(folders, out, base.data_dir)
 
 
 def keep_best_head(out: Path) -> dict:
