@@ -21,10 +21,11 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoTokenizer
 
-from model.loader import META_FILE, load_network
+from model.loader import load_network, read_meta
 
 from .config import TrainConfig
 from .data import load_split
+from .train import finish
 
 # fields that may differ between members: everything else must match, or the average mixes recipes
 FREE_FIELDS = {"seed", "output_dir", "threads", "soup"}
@@ -73,12 +74,10 @@ def soup(folders: list[str | Path], out: str | Path, data_dir: str = "data") -> 
         >>> soup(["runs/s15", "runs/s16"], "runs/soup")["soup"]["seeds"]  # doctest: +SKIP
         [15, 16]
     """
-    from .train import finish  # train imports this module for --soup
-
     t0 = time.time()
     folders = [Path(f) for f in folders]
     configs = member_configs(folders)
-    metas = [json.loads((f / META_FILE).read_text(encoding="utf-8")) for f in folders]
+    metas = [read_meta(f) for f in folders]
     config = dataclasses.replace(configs[0], output_dir=str(out), soup=len(folders))
     network = load_network(folders[0], metas[0])
     network.load_state_dict(average_weights(folders))

