@@ -24,7 +24,7 @@ class TrainConfig:
     head: str = "cls"  # "cls" ([CLS] + pooler) or "mean" (masked mean pooling, as the base was trained);
     # the heads trade places from corpus to corpus within seed noise; the rule keeps the better on dev,
     # and cls won on the released corpus (model/default/head_comparison.json)
-    # 15: the first of the bundled soup's seeds (15-18 on b1-b78, averaged: README, Training); seeds 13,
+    # 15: the first of the bundled soup's seeds (15-18 on b1-b86, averaged: README, Training); seeds 13,
     # 14 and 15 gave dev macro-F1 0.899, 0.902 and 0.909 on the corpus of commit 170e346, and 15 to 18
     # gave 0.905, 0.898, 0.900 and 0.897 on b1-b68 (the test split was not consulted)
     seed: int = 15
