@@ -355,7 +355,7 @@ def train_soup(fields: dict, config_cls=TrainConfig) -> dict:
     for seed in range(base.seed, base.seed + base.soup):
         member = dataclasses.replace(base, seed=seed, soup=1, output_dir=str(out / "members" / f"seed_{seed}"))
         folder = Path(member.output_dir)
-        if not ((folder / META_FILE).exists() and TrainConfig.load(folder) == member):
+        if not ((folder / META_FILE).exists() and config_cls.load(folder) == member):
             train(member)
         folders.append(folder)
     return soup(folders, out, base.data_dir)
