@@ -237,3 +237,22 @@ def test_guide_gate_is_recorded_and_guards_install(trained, tmp_path):
     assert not (tmp_path / "refused").exists()
     install(out, tmp_path / "forced", str(data), force=True)
     assert (tmp_path / "forced" / "model.safetensors").exists()
+
+
+def test_head_seed_draws_one_head_for_every_seed(tiny_model_dir, tmp_path):
+    from transformers import BertForSequenceClassification
+
+    from training.train import build_network, seed_everything
+
+    base = tmp_path / "encoder"  # an encoder without a classifier, as the real base ships
+    BertForSequenceClassification.from_pretrained(tiny_model_dir).bert.save_pretrained(base)
+
+    def head(seed, head_seed):
+        seed_everything(seed)
+        network = build_network(TrainConfig(base_model=str(base), seed=seed, head_seed=head_seed))
+        return network.classifier.weight.detach().clone(), torch.rand(3)
+
+    (a, stream_a), (b, stream_b) = head(1, 7), head(2, 7)
+    assert torch.equal(a, b)  # one head for both members
+    assert not torch.equal(stream_a, stream_b)  # dropout and the rest still follow each run's seed
+    assert not torch.equal(head(1, None)[0], head(2, None)[0])  # the default: the head follows the seed

@@ -56,6 +56,11 @@ class TrainConfig:
     # >1: train this many runs (seeds seed, seed+1, ...) and average their weights into one model
     # (training/soup.py); each member takes a full run's time
     soup: int = 1
+    # None: the new head (the classifier layer, which the base lacks) is drawn from the run's seed.
+    # An int draws it from this seed instead, so the members of a soup start from one head and differ
+    # only in data order and dropout (the setting of Wortsman et al.); on b1-b94 two such members
+    # averaged to 0.899 against 0.896 each, too thin to switch it on (README, Training)
+    head_seed: int | None = None
     max_train_samples: int | None = None
     max_eval_samples: int | None = None
     threads: int | None = None

@@ -70,7 +70,12 @@ def build_network(config: TrainConfig) -> torch.nn.Module:
         use_safetensors=True,
         trust_remote_code=False,
     )
-    return network_class(config.head).from_pretrained(base_model_path(config), **kwargs)
+    if config.head_seed is None:
+        return network_class(config.head).from_pretrained(base_model_path(config), **kwargs)
+    # the new head's random init from head_seed; the global stream (dropout) is left as it was
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.head_seed)
+        return network_class(config.head).from_pretrained(base_model_path(config), **kwargs)
 
 
 def class_weights(labels: list[int], config: TrainConfig) -> torch.Tensor | None:
