@@ -70,11 +70,11 @@ def build_network(config: TrainConfig) -> torch.nn.Module:
         use_safetensors=True,
         trust_remote_code=False,
     )
-    if config.head_seed is None:
-        return network_class(config.head).from_pretrained(base_model_path(config), **kwargs)
-    # the new head's random init from head_seed; the global stream (dropout) is left as it was
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.head_seed)
+    # with head_seed, the new head's random init comes from it and the global stream (dropout) is left
+    # as it was; without, the head is drawn from the run's own stream
+    with torch.random.fork_rng(devices=[], enabled=config.head_seed is not None):
+        if config.head_seed is not None:
+            torch.manual_seed(config.head_seed)
         return network_class(config.head).from_pretrained(base_model_path(config), **kwargs)
 
 
