@@ -13,8 +13,11 @@ from pathlib import Path
 
 from .io import InputError
 
-# as model.loader.PRECISIONS; not imported from there so that the CLI starts (and fails fast) without torch
+# as model.loader.PRECISIONS, model.predict.DEFAULT_BATCH_SIZE and model.score.DEFAULT_CHUNK_SIZE; not
+# imported from there so that the CLI starts (and fails fast) without importing torch
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
+DEFAULT_BATCH_SIZE = 32
+DEFAULT_CHUNK_SIZE = 4096
 
 EXIT_USAGE = 2
 
@@ -25,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0
-    except (InputError, FileNotFoundError) as e:
+    except (InputError, FileNotFoundError, ValueError) as e:  # ValueError: a bad option value
         print(f"detente: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -47,8 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="per-day tension index from a scored file")
     p.add_argument("scored", help="a file written by `detente score`")
     p.add_argument("-o", "--output", required=True, help="index table (.csv, .jsonl or .parquet)")
+    p.add_argument("--by", help="group column, or 'dyad' for actor-target pairs")
+    p.add_argument("--date-col", help="date column (default: found by common names)")
     _add_index_options(p)
-    p.add_argument("--plot", help="also write the chart as a PNG")
+    p.add_argument("--plot", help="also write the chart as a PNG (not with --by)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("report", help="self-contained HTML report (scores the input if needed)")
@@ -58,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", dest="index_out", help="also write the index table here")
     p.add_argument("--plot", help="also write the chart as a PNG")
     p.add_argument("--title", default="Tension report")
-    _add_input_options(p)
-    _add_index_options(p, date=False)
+    _add_input_options(p, scoring=False)
+    _add_index_options(p)
     _add_model_options(p)
     p.set_defaults(func=cmd_report)
 
@@ -102,31 +107,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_input_options(p: argparse.ArgumentParser) -> None:
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _add_input_options(p: argparse.ArgumentParser, scoring: bool = True) -> None:
+    """Options for reading a quote file; ``scoring`` adds those only the streaming scorer has."""
     p.add_argument("--text-col")
     p.add_argument("--date-col")
-    p.add_argument("--id-col")
     p.add_argument("--format", choices=["csv", "jsonl", "parquet"], help="input format")
-    p.add_argument("--output-format", choices=["csv", "jsonl", "parquet"])
     p.add_argument("--encoding", default="utf-8")
     p.add_argument("--on-bad-lines", choices=["error", "skip"], default="error")
     p.add_argument("--rejects", help="where skipped lines go (default: OUTPUT.rejects.csv)")
-    p.add_argument("--chunk-size", type=int, default=4096)
-    p.add_argument("--no-progress", action="store_true")
+    if scoring:
+        p.add_argument("--output-format", choices=["csv", "jsonl", "parquet"])
+        p.add_argument("--chunk-size", type=_positive, default=DEFAULT_CHUNK_SIZE)
+        p.add_argument("--no-progress", action="store_true")
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="model folder (default: the bundled model)")
     p.add_argument("--precision", default="auto", choices=PRECISIONS)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE)
+    p.add_argument("--threads", type=_positive, default=None)
 
 
-def _add_index_options(p: argparse.ArgumentParser, date: bool = True) -> None:
-    p.add_argument("--by", help="group column, or 'dyad' for actor-target pairs")
+def _add_index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--freq", default="D", help="pandas period: D, W, MS ...")
-    if date:
-        p.add_argument("--date-col", default="date")
     p.add_argument("--smooth", type=int, default=7, help="trailing window in periods (0: off)")
 
 
@@ -137,8 +147,7 @@ def _load(args):
 
 
 def _score_kwargs(args) -> dict:
-    return dict(text_col=args.text_col, date_col=args.date_col, id_col=args.id_col,
-                input_format=args.format, encoding=args.encoding, on_bad_lines=args.on_bad_lines,
+    return dict(text_col=args.text_col, date_col=args.date_col, input_format=args.format, encoding=args.encoding, on_bad_lines=args.on_bad_lines,
                 rejects_path=args.rejects, chunk_size=args.chunk_size, batch_size=args.batch_size,
                 progress=False if args.no_progress else None)
 
@@ -152,13 +161,13 @@ def cmd_score(args) -> int:
     return 0
 
 
-def read_table(path: str) -> "pd.DataFrame":
-    """A whole (scored or index) file as a DataFrame."""
+def read_table(path: str, **options) -> "pd.DataFrame":
+    """A whole (scored or index) file as a DataFrame; ``options`` go to :func:`model.io.read_chunks`."""
     import pandas as pd
 
     from .io import read_chunks
 
-    return pd.concat(list(read_chunks(path, chunk_size=65536)), ignore_index=True)
+    return pd.concat(list(read_chunks(path, chunk_size=65536, **options)), ignore_index=True)
 
 
 def _write_table(frame, path: str) -> None:
@@ -177,31 +186,37 @@ def _index(scored, args, date_col: str):
     from .index import tension_index
 
     try:
-        return tension_index(scored, by=args.by, freq=args.freq, date_col=date_col,
+        return tension_index(scored, by=getattr(args, "by", None), freq=args.freq, date_col=date_col,
                              smooth_window=args.smooth or None)
     except ValueError as e:
         raise InputError(str(e), path=getattr(args, "scored", None) or args.input) from None
 
 
 def cmd_index(args) -> int:
+    from .io import DATE_NAMES, find_column
+
+    if args.plot and args.by:
+        raise InputError("--plot draws one series; run without --by to plot")
     scored = read_table(args.scored)
-    table = _index(scored, args, args.date_col)
+    date_col = find_column([str(c) for c in scored.columns], args.date_col, DATE_NAMES, "date",
+                           args.scored, True)
+    table = _index(scored, args, date_col)
     _write_table(table, args.output)
     if args.plot:
         from .report import plot_index
 
-        if args.by:
-            raise InputError("--plot draws one series; run without --by to plot")
-        plot_index(table, args.plot)
+        plot_index(table, args.plot, smooth_label=_smooth_label(args))
     print(f"{len(table)} rows, {int(table['spike'].sum())} spikes -> {args.output}", file=sys.stderr)
     return 0
 
 
 def cmd_report(args) -> int:
-    from .io import DATE_NAMES, TEXT_NAMES, find_column
+    from .io import DATE_NAMES, TEXT_NAMES, Rejects, find_column, write_rejects
     from .report import plot_index, render_report
 
-    frame = read_table(args.input)
+    rejects = Rejects([])
+    frame = read_table(args.input, fmt=args.format, encoding=args.encoding,
+                       on_bad_lines=args.on_bad_lines, rejects=rejects)
     cols = [str(c) for c in frame.columns]
     text_col = find_column(cols, args.text_col, TEXT_NAMES, "text", args.input, True)
     date_col = find_column(cols, args.date_col, DATE_NAMES, "date", args.input, True)
@@ -210,18 +225,25 @@ def cmd_report(args) -> int:
 
         frame = score_frame(frame, text_col, date_col, _load(args), args.batch_size)
     index = _index(frame, args, date_col)
-    if args.by:
-        raise InputError("the report draws one series; run without --by")
+    if rejects.rows:
+        write_rejects(rejects, args.rejects or f"{args.output}.rejects.csv")
     if args.scored:
         _write_table(frame, args.scored)
     if args.index_out:
         _write_table(index, args.index_out)
     if args.plot:
-        plot_index(index, args.plot, title=args.title)
-    render_report(frame, index, args.output, text_col=text_col, date_col=date_col, title=args.title)
-    print(f"{len(frame)} quotes, {len(index)} days, {int(index['spike'].sum())} spikes -> "
-          f"{args.output}", file=sys.stderr)
+        plot_index(index, args.plot, title=args.title, smooth_label=_smooth_label(args))
+    render_report(frame, index, args.output, text_col=text_col, date_col=date_col, title=args.title,
+                  smooth_label=_smooth_label(args))
+    skipped = f"; {len(rejects.rows)} malformed lines set aside" if rejects.rows else ""
+    print(f"{len(frame)} quotes, {len(index)} periods, {int(index['spike'].sum())} spikes -> "
+          f"{args.output}{skipped}", file=sys.stderr)
     return 0
+
+
+def _smooth_label(args) -> str:
+    unit = {"D": "day", "W": "week", "MS": "month", "ME": "month"}.get(args.freq, "period")
+    return f"{args.smooth}-{unit} trailing mean"
 
 
 def cmd_predict(args) -> int:
@@ -256,7 +278,9 @@ def cmd_evaluate(args) -> int:
     report = evaluate(args.model, args.data_dir, args.split, precision=args.precision)
     print(format_table(report))
     if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        from .io import atomic_write
+
+        atomic_write(args.out, json.dumps(report, indent=2) + "\n")
     return 0
 
 

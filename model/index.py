@@ -24,6 +24,7 @@ import pandas as pd
 from scipy.stats import bootstrap
 
 from .io import parse_dates
+from .labels import LABELS, PROB_COLUMNS
 
 INDEX_COLUMNS = ("date", "n_quotes", "tension", "ci_low", "ci_high", "share_hostile",
                  "share_conciliatory")
@@ -73,12 +74,19 @@ def tension_index(
     """
     frame = _usable(scored, date_col)
     keys = _group_keys(frame, by)
-    start, end = frame["_period"].min(), frame["_period"].max()
-    periods = pd.date_range(start, end, freq=freq) if len(frame) else pd.DatetimeIndex([])
+    # every group gets the same periods, labelled as pandas bins them (a month by its first day, a week by
+    # its last), from the first dated quote's bin to the last one's; bins of multi-day ticks ("3D") start
+    # at the first date for every group alike
+    offset = pd.tseries.frequencies.to_offset(freq)
+    tick = isinstance(offset, (pd.offsets.Tick, pd.offsets.Day))  # pandas 3: Day is no Tick
+    bins = {"origin": frame["_period"].min()} if tick and len(frame) else {}
+    periods = (frame.set_index("_period").resample(freq, **bins).size().index if len(frame)
+               else pd.DatetimeIndex([]))
     tables = []
     groups = frame.groupby(keys, sort=True, dropna=False) if keys else [((), frame)]
     for key, rows in groups:
-        table = _series(rows, periods, freq, confidence, n_resamples, seed)
+        table = _series(rows, periods, pd.Grouper(freq=freq, **bins), confidence, n_resamples,
+                        seed)
         table = _add_smoothing(table, smooth_window, ewm_span)
         table = _add_spikes(table, spike_window, spike_min_rise, spike_min_quotes)
         key = key if isinstance(key, tuple) else (key,)
@@ -118,12 +126,12 @@ def _group_keys(frame: pd.DataFrame, by) -> list[str]:
     return keys
 
 
-def _series(rows: pd.DataFrame, periods: pd.DatetimeIndex, freq: str, confidence: float,
+def _series(rows: pd.DataFrame, periods: pd.DatetimeIndex, grouper: pd.Grouper, confidence: float,
             n_resamples: int, seed: int) -> pd.DataFrame:
     """One group's table over every period in range, empty periods included."""
     label = rows["label"] if "label" in rows else _argmax_label(rows)
     rows = rows.assign(_hostile=label.eq("hostile"), _concil=label.eq("conciliatory"))
-    grouped = rows.set_index("_period").groupby(pd.Grouper(freq=freq))
+    grouped = rows.set_index("_period").groupby(grouper)
     stats = grouped.agg(n_quotes=("_tension", "size"), tension=("_tension", "mean"),
                         share_hostile=("_hostile", "mean"), share_conciliatory=("_concil", "mean"))
     intervals = {p: _interval(g["_tension"].to_numpy(), confidence, n_resamples, seed)
@@ -137,7 +145,7 @@ def _series(rows: pd.DataFrame, periods: pd.DatetimeIndex, freq: str, confidence
 
 
 def _argmax_label(rows: pd.DataFrame) -> pd.Series:
-    cols = {"p_conciliatory": "conciliatory", "p_neutral": "neutral", "p_hostile": "hostile"}
+    cols = dict(zip(PROB_COLUMNS, LABELS))
     present = [c for c in cols if c in rows]
     return rows[present].astype(float).idxmax(axis=1).map(cols)
 

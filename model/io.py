@@ -27,7 +27,6 @@ FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "pa
 TEXT_NAMES = ("text", "quote", "statement", "content", "body", "sentence", "message")
 DATE_NAMES = ("date", "published", "published_at", "publish_date", "pub_date", "datetime",
               "timestamp", "created_at", "day", "time")
-ID_NAMES = ("id", "quote_id", "row_id", "uid", "doc_id")
 BAD_LINES = ("error", "skip")
 # Unicode line breaks that str.splitlines() and many JSONL readers split on: escaped in JSONL output.
 LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
@@ -296,8 +295,16 @@ class ChunkWriter:
 
         table = pa.Table.from_pandas(chunk, preserve_index=False)
         if self._parquet is None:
-            self._parquet = pq.ParquetWriter(self._f, table.schema)
-        self._parquet.write_table(table.cast(self._parquet.schema))
+            # a column with no value in the first chunk has Arrow type null, to which no later value
+            # casts; string takes any later value
+            fields = [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+            self._parquet = pq.ParquetWriter(self._f, pa.schema(fields, metadata=table.schema.metadata))
+        try:
+            table = table.cast(self._parquet.schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
+            raise InputError(f"a column changes type after the first chunk ({e}); write CSV or JSONL "
+                             "output instead, or a larger --chunk-size", path=self.path) from None
+        self._parquet.write_table(table)
 
     def close(self) -> None:
         """Finish the file and move it into place."""
@@ -314,6 +321,9 @@ class ChunkWriter:
 
     def abort(self) -> None:
         """Drop the temporary file; the target is left as it was."""
+        if self._parquet is not None:  # else its finaliser later writes to the closed file
+            with contextlib.suppress(Exception):
+                self._parquet.close()
         if self._tmp is not None:
             self._f.close()
             with contextlib.suppress(FileNotFoundError):
@@ -347,6 +357,30 @@ def _jsonable(value):
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     return value
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> None:
+    """Write a whole file at once: a temporary file beside it, fsynced, then renamed over it.
+
+    Example:
+        >>> atomic_write("out/report.html", "<html></html>")  # doctest: +SKIP
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise InputError("output path is a folder", path=str(path))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def write_rejects(rejects: Rejects, path: str) -> None:

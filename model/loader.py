@@ -106,7 +106,7 @@ def load_model(
     Example:
         >>> clf = load_model()  # doctest: +SKIP
         >>> clf.precision  # doctest: +SKIP
-        'int8'
+        'bf16'
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")

@@ -13,10 +13,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from .io import atomic_write, parse_dates
+from .labels import PROB_COLUMNS
+
 TOP_QUOTES = 5  # quotes shown for each spike
+CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;font-size:13px;margin-bottom:1.5em}td,th{border-bottom:1px solid #ddd;
+padding:3px 8px;text-align:left}img{max-width:100%}.hostile{color:#b00}.conciliatory{color:#070}"""
 
 
-def plot_index(index: pd.DataFrame, path: str | Path | None = None, *, title: str = "Tension index"):
+def plot_index(index: pd.DataFrame, path: str | Path | None = None, *, title: str = "Tension index",
+               smooth_label: str = "trailing mean"):
     """Draw the tension line with its confidence band, quote counts as bars, spikes as red dots.
 
     Returns the PNG bytes; also writes them to ``path`` when given.
@@ -36,7 +43,7 @@ def plot_index(index: pd.DataFrame, path: str | Path | None = None, *, title: st
                     label="95% interval", step=None)
     ax.plot(dates, index["tension"], marker=".", color="tab:blue", label="tension")
     if "tension_smooth" in index:
-        ax.plot(dates, index["tension_smooth"], color="tab:gray", lw=1, ls="--", label="7-day mean")
+        ax.plot(dates, index["tension_smooth"], color="tab:gray", lw=1, ls="--", label=smooth_label)
     spikes = index[index.get("spike", pd.Series(False, index=index.index)).fillna(False).astype(bool)]
     ax.scatter(pd.to_datetime(spikes["date"]), spikes["tension"], color="tab:red", zorder=5,
                label="spike")
@@ -54,15 +61,24 @@ def plot_index(index: pd.DataFrame, path: str | Path | None = None, *, title: st
     plt.close(fig)
     png = buf.getvalue()
     if path is not None:
-        _atomic_write(Path(path), png)
+        atomic_write(path, png)
     return png
 
 
 def spike_quotes(scored: pd.DataFrame, index: pd.DataFrame, *, date_col: str = "date",
                  text_col: str = "text", top: int = TOP_QUOTES) -> dict[pd.Timestamp, pd.DataFrame]:
-    """For each spike day, the quotes that pushed it up most (highest p_hostile - p_conciliatory)."""
-    from .io import parse_dates
+    """For each spike day, the quotes that pushed it up most (highest p_hostile - p_conciliatory).
 
+    Only the rows the index counted (status ``ok`` or ``truncated``, when there is a status) are shown.
+
+    Example:
+        >>> spike_quotes(scored, tension_index(scored))  # doctest: +SKIP
+        {Timestamp('2025-10-10 00:00:00'): <DataFrame of up to 5 quotes>}
+    """
+    from .index import USABLE_STATUSES
+
+    if "status" in scored:
+        scored = scored[scored["status"].isin(USABLE_STATUSES)]
     days = parse_dates(scored[date_col]).dt.normalize()
     push = scored["p_hostile"].astype(float) - scored["p_conciliatory"].astype(float)
     out = {}
@@ -73,9 +89,18 @@ def spike_quotes(scored: pd.DataFrame, index: pd.DataFrame, *, date_col: str = "
 
 
 def render_report(scored: pd.DataFrame, index: pd.DataFrame, path: str | Path, *,
-                  text_col: str = "text", date_col: str = "date", title: str = "Tension report") -> None:
-    """Write one self-contained HTML file: chart, spikes with their quotes, the daily table."""
-    png = base64.b64encode(plot_index(index, title=title)).decode("ascii")
+                  text_col: str = "text", date_col: str = "date", title: str = "Tension report",
+                  smooth_label: str = "trailing mean") -> None:
+    """Write one self-contained HTML file: chart, spikes with their quotes, the daily table.
+
+    ``scored`` may come straight from a file: the probability columns are read as numbers.
+
+    Example:
+        >>> render_report(scored, tension_index(scored), "out/report.html")  # doctest: +SKIP
+    """
+    scored = scored.assign(**{c: pd.to_numeric(scored[c], errors="coerce")
+                              for c in PROB_COLUMNS if c in scored})
+    png = base64.b64encode(plot_index(index, title=title, smooth_label=smooth_label)).decode("ascii")
     esc = html.escape
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>",
              f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1>",
@@ -101,7 +126,7 @@ def render_report(scored: pd.DataFrame, index: pd.DataFrame, path: str | Path, *
     parts.append("<h2>Daily index</h2>")
     parts.append(_daily_table(index))
     parts.append("</body></html>")
-    _atomic_write(Path(path), "\n".join(parts).encode("utf-8"))
+    atomic_write(path, "\n".join(parts))
 
 
 def _summary(scored: pd.DataFrame, index: pd.DataFrame) -> str:
@@ -117,15 +142,3 @@ def _daily_table(index: pd.DataFrame) -> str:
     table = index[cols].copy()
     table["date"] = pd.to_datetime(table["date"]).dt.strftime("%Y-%m-%d")
     return table.to_html(index=False, float_format=lambda x: f"{x:.2f}", na_rep="", border=0)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
-CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;font-size:13px;margin-bottom:1.5em}td,th{border-bottom:1px solid #ddd;
-padding:3px 8px;text-align:left}img{max-width:100%}.hostile{color:#b00}.conciliatory{color:#070}"""

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .io import ChunkWriter, InputError, Rejects, find_column, read_chunks, write_rejects
-from .io import DATE_NAMES, ID_NAMES, TEXT_NAMES, parse_dates
+from .io import DATE_NAMES, TEXT_NAMES, detect_format, parse_dates
 from .labels import LABELS, PROB_COLUMNS
 from .loader import Classifier, load_model
 from .predict import DEFAULT_BATCH_SIZE, predict_proba
@@ -74,7 +74,7 @@ def score_frame(frame: pd.DataFrame, text_col: str, date_col: str | None, clf: C
 
 
 def score_file(input_path: str, output_path: str, *, model: Classifier | None = None,
-               text_col: str | None = None, date_col: str | None = None, id_col: str | None = None,
+               text_col: str | None = None, date_col: str | None = None,
                input_format: str | None = None, output_format: str | None = None,
                encoding: str = "utf-8", on_bad_lines: str = "error", rejects_path: str | None = None,
                chunk_size: int = DEFAULT_CHUNK_SIZE, batch_size: int = DEFAULT_BATCH_SIZE,
@@ -83,7 +83,8 @@ def score_file(input_path: str, output_path: str, *, model: Classifier | None = 
 
     Args:
         input_path, output_path: files (format by extension) or ``-`` for stdin/stdout.
-        text_col, date_col, id_col: column names; found by common names when None.
+        text_col, date_col: column names; found by common names when None. Every input column
+            is written out, so an id column comes out as it went in.
         on_bad_lines: ``"error"`` stops at a malformed line; ``"skip"`` sets it aside in
             ``rejects_path`` (default: ``OUTPUT.rejects.csv``) and counts it.
         progress: a progress bar on stderr; default when stderr is a terminal.
@@ -111,9 +112,8 @@ def score_file(input_path: str, output_path: str, *, model: Classifier | None = 
                 cols = [str(c) for c in chunk.columns]
                 text_col = find_column(cols, text_col, TEXT_NAMES, "text", input_path, True)
                 date_col = find_column(cols, date_col, DATE_NAMES, "date", input_path, False)
-                find_column(cols, id_col, ID_NAMES, "id", input_path, False)
-                writer = ChunkWriter(output_path, output_format or _stdio_format(input_path,
-                                                                                output_path))
+                writer = ChunkWriter(output_path, output_format or _stdio_format(
+                    input_path, output_path, input_format))
             scored = score_frame(chunk, text_col, date_col, clf, batch_size)
             writer.write(scored)
             summary.read += len(chunk)
@@ -133,11 +133,11 @@ def score_file(input_path: str, output_path: str, *, model: Classifier | None = 
     return summary
 
 
-def _stdio_format(input_path: str, output_path: str) -> str | None:
-    """Writing to stdout: keep JSONL if the input was JSONL, else CSV."""
+def _stdio_format(input_path: str, output_path: str, input_format: str | None) -> str | None:
+    """Writing to stdout: keep JSONL if the input was JSONL (by ``--format`` or extension), else CSV."""
     if output_path != "-":
         return None
-    return "jsonl" if input_path.lower().endswith((".jsonl", ".ndjson")) else "csv"
+    return "jsonl" if detect_format(input_path, input_format) == "jsonl" else "csv"
 
 
 def _rejects_default(output_path: str) -> str:

@@ -59,6 +59,55 @@ def test_score_stdin_stdout(tmp_path, quotes_csv, tiny_model_dir, capsys, monkey
     assert out[0].endswith("p_hostile,status") and len(out) == 43
 
 
+def test_stdout_keeps_jsonl_named_by_format(tmp_path, tiny_model_dir, capsys, monkeypatch):
+    import io
+    import sys
+
+    lines = "".join(json.dumps(q) + "\n" for q in QUOTES[:3])
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(lines.encode())))
+    assert main(["score", "-", "--format", "jsonl", "-o", "-", "--model", str(tiny_model_dir),
+                 "--no-progress"]) == 0
+    out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(out) == 3 and out[0]["status"] == "ok"
+
+
+def test_report_reads_its_input_options_and_scored_files(tmp_path, tiny_model_dir, capsys):
+    # a Latin-1 file with a malformed line, then the report of an already scored CSV (spikes shown)
+    src = tmp_path / "q.csv"
+    calm, jab = "caf\xe9 talks went well", "we condemn this"
+    body = "date,speaker,text\n" + "".join(f"2025-10-{d:02d},M,{jab if d == 12 else calm}\n"
+                                           for d in range(1, 13) for _ in range(3))
+    src.write_bytes((body + "2025-10-12,M,one,field too many\n").encode("latin-1"))
+    html = tmp_path / "r.html"
+    args = ["report", str(src), "-o", str(html), "--model", str(tiny_model_dir),
+            "--scored", str(tmp_path / "s.csv")]
+    assert main(args) == 2
+    assert "utf-8" in capsys.readouterr().err
+    assert main(args + ["--encoding", "latin-1", "--on-bad-lines", "skip"]) == 0
+    assert "1 malformed lines set aside" in capsys.readouterr().err
+    assert (tmp_path / "r.html.rejects.csv").exists() and html.exists()
+    assert "café" in (tmp_path / "s.csv").read_text(encoding="utf-8")
+    scored = pd.read_csv(tmp_path / "s.csv")
+    scored.loc[scored["date"] == "2025-10-12", ["p_conciliatory", "p_neutral", "p_hostile"]] = [0, 0, 1]
+    scored.loc[scored["date"] != "2025-10-12", ["p_conciliatory", "p_neutral", "p_hostile"]] = [1, 0, 0]
+    scored.to_csv(tmp_path / "s.csv", index=False)
+    assert main(["report", str(tmp_path / "s.csv"), "-o", str(html)]) == 0
+    assert "2025-10-12: tension 100.0" in html.read_text()
+
+
+def test_index_finds_the_date_column_and_checks_options_first(tmp_path, capsys):
+    scored = pd.DataFrame({"published": ["2025-10-01", "2025-10-02"], "actor": ["A", "B"],
+                           "p_conciliatory": [1.0, 0.0], "p_neutral": [0.0, 0.0],
+                           "p_hostile": [0.0, 1.0], "status": ["ok", "ok"]})
+    scored.to_csv(tmp_path / "s.csv", index=False)
+    out = tmp_path / "i.csv"
+    assert main(["index", str(tmp_path / "s.csv"), "-o", str(out), "--by", "actor",
+                 "--plot", str(tmp_path / "p.png")]) == 2
+    assert not out.exists()
+    assert main(["index", str(tmp_path / "s.csv"), "-o", str(out)]) == 0
+    assert pd.read_csv(out)["tension"].tolist() == [0.0, 100.0]
+
+
 def test_predict_command(tiny_model_dir, capsys):
     assert main(["predict", "we welcome the agreement", "--model", str(tiny_model_dir)]) == 0
     assert capsys.readouterr().out.count("\t") == 2
@@ -77,6 +126,7 @@ def test_every_precision_the_loader_knows_is_offered(tiny_model_dir, capsys):
 @pytest.mark.parametrize("args,needle", [
     (["score", "missing.csv", "-o", "x.csv"], "missing.csv: no such file"),
     (["score", "q.txt", "-o", "x.csv"], "unknown extension"),
+    (["predict", " "], "position 0 is empty"),
 ])
 def test_user_errors_exit_2_one_line(tmp_path, monkeypatch, tiny_model_dir, capsys, args, needle):
     monkeypatch.chdir(tmp_path)
@@ -84,6 +134,20 @@ def test_user_errors_exit_2_one_line(tmp_path, monkeypatch, tiny_model_dir, caps
     assert main(args + ["--model", str(tiny_model_dir)]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1 and err.startswith("detente: error:")
+
+
+def test_sizes_must_be_positive(tiny_model_dir, capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "hi", "--batch-size", "0"])
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_cli_defaults_match_the_library():
+    from model import cli
+    from model.predict import DEFAULT_BATCH_SIZE
+    from model.score import DEFAULT_CHUNK_SIZE
+
+    assert (cli.DEFAULT_BATCH_SIZE, cli.DEFAULT_CHUNK_SIZE) == (DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE)
 
 
 def test_bad_model_folder_exit_2(tmp_path, quotes_csv, capsys):

@@ -107,6 +107,18 @@ def test_weekly_frequency():
     assert t["n_quotes"].tolist() == [2] and t["tension"].tolist() == [50.0]
 
 
+@pytest.mark.parametrize("freq,first,n", [("W", "2025-10-12", 10), ("MS", "2025-10-01", 3),
+                                          ("3D", "2025-10-10", 21)])
+def test_every_quote_lands_in_a_period(freq, first, n):
+    # partial first and last weeks or months are periods too; groups share them
+    t = tension_index(rows(("2025-10-10", 0, 0, 1), ("2025-10-20", 1, 0, 0), ("2025-11-03", 0, 1, 0),
+                           ("2025-12-02", 0, 0, 1), ("2025-12-09", 1, 0, 0)).assign(
+        actor=list("ABABA")), freq=freq, by="actor")
+    assert t.groupby("actor")["n_quotes"].sum().to_dict() == {"A": 3, "B": 2}
+    assert t.groupby("actor").size().tolist() == [n, n]
+    assert str(t["date"].iloc[0].date()) == first
+
+
 def test_missing_columns_error():
     with pytest.raises(ValueError, match="p_hostile"):
         tension_index(pd.DataFrame({"date": ["2025-10-10"]}))

@@ -56,6 +56,14 @@ def test_long_text_truncated_not_crashed(tiny_clf):
     assert probs.shape == (2, 3) and truncated.tolist() == [True, False]
 
 
+def test_empty_list_gives_empty_list(tiny_clf):
+    from model.predict import predict_proba
+
+    assert predict([], model=tiny_clf) == []
+    probs, truncated = predict_proba([], model=tiny_clf)
+    assert probs.shape == (0, 3) and truncated.shape == (0,)
+
+
 def test_input_not_mutated(tiny_clf):
     texts = ["b b b b", "a"]
     predict(texts, model=tiny_clf)

@@ -62,6 +62,19 @@ def test_formats_round_trip(tmp_path, tiny_clf, ext):
     assert back["status"].tolist() == ["ok", "ok", "bad_date"]
 
 
+def test_parquet_column_empty_in_first_chunk(tmp_path, tiny_clf):
+    # the first chunk's texts are all empty (label null) and its 'note' is null (Arrow type null)
+    records = [{"text": "", "date": "2025-10-10", "note": None}] * 2 + [
+        {"text": "we welcome the agreement", "date": "2025-10-11", "note": "n"}] * 2
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "out.parquet"
+    score_file(str(src), str(out), model=tiny_clf, chunk_size=2)
+    back = pd.read_parquet(out)
+    assert back["status"].tolist() == ["empty_text"] * 2 + ["ok"] * 2
+    assert back["note"].tolist()[2:] == ["n", "n"] and back["label"].notna().tolist() == [0, 0, 1, 1]
+
+
 def test_input_label_column_kept(tmp_path, tiny_clf):
     rows = [{"text": "we welcome the agreement", "label": "gold-conciliatory"}]
     out = tmp_path / "o.csv"

@@ -51,6 +51,12 @@ def test_folder_is_self_describing(trained):
     assert TrainConfig.load(out).epochs == 25
     # "auto" is resolved before training, so the saved config says which precision actually ran
     assert TrainConfig.load(out).train_precision in ("fp32", "bf16")
+    # the corpus it learned from: a digest per file and the statements per split
+    from training.data import fingerprint
+
+    assert saved["corpus"] == fingerprint(TrainConfig.load(out).data_dir)
+    assert len(saved["corpus"]["sha256"]["statements.jsonl"]) == 16
+    assert sum(saved["corpus"]["statements_per_split"].values()) > 0
 
 
 def test_save_reload_identical(trained):

@@ -4,7 +4,8 @@ Measures quotes per second and peak memory for
 1. the naive way: ``transformers.pipeline("text-classification", model=<folder>, batch_size=32)`` over
    the quotes in file order (loaded in float32, as the bundled fp16 weights would otherwise run in fp16);
 2. ``predict`` in fp32 (length-sorted, per-batch padding);
-3. ``predict`` in the model's default precision (int8 if its dev gate passed);
+3. ``predict`` in the model's default precision (``precision="auto"``: a fast path whose dev gate
+   passed and which this CPU runs natively, else fp32);
 plus label agreement of 2 and 3 with 1. Each way runs in its own subprocess so peak memory is its own.
 Then scores CSV files of two sizes with a tiny random model to show memory does not grow with the file.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from model.io import atomic_write
 from model.labels import LABELS
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "statements.jsonl"
@@ -134,7 +136,7 @@ def run_bench(model: str | None = None, *, n: int = 2000, threads: int = 2, out:
               "ways": [{k: v for k, v in w.items() if k != "labels"} for w in ways],
               "memory": memory,
               "memory_growth_mb": memory[-1]["peak_rss_mb"] - memory[0]["peak_rss_mb"]}
-    Path(out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    atomic_write(out, json.dumps(report, indent=2) + "\n")
     print(format_bench(report))
     return report
 

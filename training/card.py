@@ -18,9 +18,21 @@ import json
 import shutil
 from pathlib import Path
 
+from model.io import atomic_write
 from model.loader import META_FILE
 
 from .evaluate import robustness_lines
+
+
+def _on_corpus(meta: dict) -> str:
+    """Which corpus a rerun needs: its fingerprint when the model saved one (older models did not)."""
+    corpus = meta.get("corpus")
+    if not corpus:
+        return "on the corpus it was trained on (the README's Training section names it)"
+    digest = corpus["sha256"].get("statements.jsonl", "?")
+    pairs = corpus["sha256"].get("contrast.jsonl", "?")
+    return (f"on the corpus it was trained on (`detente.json` 'corpus': statements.jsonl sha256 {digest}..., "
+            f"contrast.jsonl {pairs}...)")
 
 
 def render_card(folder: Path) -> str:
@@ -58,7 +70,8 @@ def render_card(folder: Path) -> str:
         lines.append(
             f"- A weight average (model soup, `training/soup.py`) of {len(members)} runs identical but for "
             f"the seed ({', '.join(str(m['seed']) for m in members)}); `detente train --soup "
-            f"{len(members)} --seed {members[0]['seed']}` reproduces it. Dev macro-F1 of the members "
+            f"{len(members)} --seed {members[0]['seed']}` reproduces it {_on_corpus(meta)}. Dev macro-F1 "
+            "of the members "
             + ", ".join(f"{m['dev_macro_f1']:.3f}" for m in members)
             + f"; of the average {meta['dev_macro_f1']:.3f}.")
     trained = (f"Each member trained up to {config['epochs']} epochs (best kept by dev macro-F1)" if soup
@@ -222,12 +235,12 @@ def main() -> None:
     if args.install_from:
         install(args.install_from, args.folder, args.data_dir, args.force)
     if (args.folder / "metrics.json").exists():
-        (args.folder / "README.md").write_text(render_card(args.folder), encoding="utf-8")
+        atomic_write(args.folder / "README.md", render_card(args.folder))
         print(f"wrote {args.folder / 'README.md'}")
         if args.readme:
             test = json.loads((args.folder / "metrics.json").read_text(encoding="utf-8"))
             text = replace_block(args.readme.read_text(encoding="utf-8"), render_readme_figures(test))
-            args.readme.write_text(text, encoding="utf-8")
+            atomic_write(args.readme, text)
             print(f"wrote the figures block of {args.readme}")
 
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from model.heads import HEADS
+from model.io import atomic_write
 
 
 @dataclass
@@ -33,8 +34,8 @@ class TrainConfig:
     learning_rate: float = 8e-5
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
-    epochs: int = 4  # the bundled model; 5 gave dev 0.905 against 0.909 (seed 15, released corpus) and
-    # took 16.6 min against 12.7
+    epochs: int = 4  # the bundled model; 5 gave dev 0.905 against 0.909 (seed 15, corpus of commit
+    # 170e346) and took 16.6 min against 12.7
     batch_size: int = 32
     class_weighting: str = "balanced"  # "balanced" or "none"
     label_smoothing: float = 0.0
@@ -88,7 +89,7 @@ class TrainConfig:
 
     def save(self, folder: str | Path) -> None:
         path = Path(folder) / "training_config.json"
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        atomic_write(path, json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: str | Path) -> "TrainConfig":

@@ -7,6 +7,9 @@ side as one more statement.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import Counter
 from pathlib import Path
 
 from datasets import Dataset, concatenate_datasets, disable_progress_bars, load_dataset
@@ -60,6 +63,28 @@ def pairs_as_statements(pairs: Dataset, first: int = 0) -> Dataset:
             rows["source"].append("contrast")
             rows["pair"].append(first + i)
     return Dataset.from_dict(rows)
+
+
+def fingerprint(data_dir: str | Path) -> dict:
+    """What a model was trained on: a short sha256 of each corpus file and the statements per split.
+
+    Saved in ``detente.json`` as ``corpus``, so a model's figures can be tied to its data.
+
+    Example:
+        >>> fingerprint("data")["statements_per_split"]["train"]  # doctest: +SKIP
+        6452
+    """
+    data_dir = Path(data_dir)
+    out: dict = {"sha256": {}}
+    for name in (STATEMENTS, CONTRAST, AUGMENTED):
+        if (data_dir / name).exists():
+            out["sha256"][name] = hashlib.sha256((data_dir / name).read_bytes()).hexdigest()[:16]
+    splits = Counter(json.loads(line)["split"] for line in
+                     (data_dir / STATEMENTS).read_text(encoding="utf-8").splitlines() if line.strip())
+    pairs = Counter(json.loads(line)["split"] for line in (data_dir / CONTRAST).read_text(
+        encoding="utf-8").splitlines() if line.strip()) if (data_dir / CONTRAST).exists() else {}
+    out["statements_per_split"], out["pairs_per_split"] = dict(splits), dict(pairs)
+    return out
 
 
 def _read(path: Path) -> Dataset:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
+from model.io import atomic_write
 from model.labels import LABELS
 
 from .corpus import is_held_out
@@ -174,7 +175,7 @@ def main() -> None:
     text = card.read_text(encoding="utf-8")
     head, rest = text.split(START)
     tail = rest.split(END)[1]
-    card.write_text(f"{head}{START}\n{stats}\n{END}{tail}", encoding="utf-8")
+    atomic_write(card, f"{head}{START}\n{stats}\n{END}{tail}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
 from model.calibration import calibrated
 from model.heads import HEADS, network_class
+from model.io import atomic_write
 from model.labels import LABEL2ID, LABELS
 from model.loader import (FAST_PATHS, FORMAT_VERSION, META_FILE, Classifier, convert, native_bf16,
                           parse_confidence_map)
@@ -32,7 +33,7 @@ from model.predict import predict_proba
 
 from .calibrate import fit_confidence_map, fit_temperature, raw_logits
 from .config import TrainConfig
-from .data import load_split
+from .data import fingerprint, load_split
 from .evaluate import guide_gate
 
 log = logging.getLogger("detente.train")
@@ -259,8 +260,8 @@ def finish(network, tokenizer, dev_ds: Dataset, config: TrainConfig, history: li
     meta = {"format_version": FORMAT_VERSION, "head": config.head, "max_length": config.predict_max_length,
             "labels": list(LABELS), **post, "history": history,
             "train_seconds": round(time.time() - t0, 1), "torch_threads": torch.get_num_threads(),
-            **(extra or {})}
-    (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            "corpus": fingerprint(config.data_dir), **(extra or {})}
+    atomic_write(out / META_FILE, json.dumps(meta, indent=2) + "\n")
     return meta
 
 
@@ -303,7 +304,7 @@ def refit(folder: str | Path, data_dir: str = "data") -> dict:
     post = calibrate_and_gate(clf.network, clf.tokenizer,
                               load_split(data_dir, "dev", with_contrast=True), config)
     meta = {**read_meta(folder), **post}
-    (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    atomic_write(folder / META_FILE, json.dumps(meta, indent=2) + "\n")
     return meta
 
 
@@ -381,7 +382,7 @@ def keep_best_head(out: Path) -> dict:
     meta = metas[best]
     meta["head_comparison"] = {h: {"dev_macro_f1": m["dev_macro_f1"], "train_seconds": m["train_seconds"],
                                    "epochs_run": len(m["history"])} for h, m in metas.items()}
-    (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    atomic_write(out / META_FILE, json.dumps(meta, indent=2) + "\n")
     return meta
 
 
