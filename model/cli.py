@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int)
     p.add_argument("--soup", type=int, help="train this many seeds (SEED, SEED+1, ...) and average "
                    "their weights into one model; each seed takes a full run's time")
+    p.add_argument("--head-seed", type=int, help="draw the classifier's initial weights from this seed "
+                   "for every run (a soup's members then share one head; default: each run's seed)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="metrics, baselines and contrast pairs on a split")
@@ -262,7 +264,7 @@ def cmd_train(args) -> int:
 
     fields = json.loads(Path(args.config).read_text()) if args.config else {}
     for name in ("output_dir", "data_dir", "base_model", "head", "epochs", "seed",
-                 "max_train_samples", "threads", "soup"):
+                 "max_train_samples", "threads", "soup", "head_seed"):
         value = getattr(args, name)
         if value is not None:
             fields[name] = value

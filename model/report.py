@@ -52,7 +52,10 @@ def plot_index(index: pd.DataFrame, path: str | Path | None = None, *, title: st
     ax.set_ylabel("tension (0-100)")
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)
-    ax_n.bar(dates, index["n_quotes"], color="tab:gray")
+    # bar width in days (matplotlib's date unit): most of one period, so weeks and months read as such
+    step = dates.diff().median() if len(dates) > 1 else pd.NaT
+    width = 0.8 * (step / pd.Timedelta(days=1) if pd.notna(step) else 1.0)
+    ax_n.bar(dates, index["n_quotes"], width=width, color="tab:gray")
     ax_n.set_ylabel("quotes")
     fig.autofmt_xdate()
     fig.tight_layout()

@@ -159,8 +159,9 @@ def test_bad_model_folder_exit_2(tmp_path, quotes_csv, capsys):
 def test_train_and_evaluate_commands(tmp_path, tiny_model_dir, tiny_data_dir, capsys):
     out = tmp_path / "m"
     assert main(["train", "--base-model", str(tiny_model_dir), "--data-dir", str(tiny_data_dir),
-                 "--output-dir", str(out), "--epochs", "1", "--threads", "1"]) == 0
+                 "--output-dir", str(out), "--epochs", "1", "--threads", "1", "--head-seed", "3"]) == 0
     assert (out / "model.safetensors").exists()
+    assert json.loads((out / "training_config.json").read_text())["head_seed"] == 3
     report = tmp_path / "r.json"
     assert main(["evaluate", "--model", str(out), "--data-dir", str(tiny_data_dir), "--out",
                  str(report)]) == 0
