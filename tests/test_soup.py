@@ -88,3 +88,11 @@ def test_card_names_the_members(members, tiny_data_dir, tmp_path):
     (tmp_path / "metrics.json").write_text(json.dumps(report))
     card = render_card(tmp_path)
     assert "model soup" in card and "--soup 2 --seed 3" in card and "all members together" in card
+
+
+def test_compare_counts_disagreements(tiny_model_dir, tiny_data_dir, tmp_path):
+    from training.compare import compare
+
+    same = compare(str(tiny_model_dir), str(tiny_model_dir), str(tiny_data_dir), "dev")
+    assert same["statements"]["only_a"] == same["statements"]["only_b"] == 0
+    assert same["statements"]["n"] > 0 and same["pairs"]["accuracy_a"] == same["pairs"]["accuracy_b"]

@@ -67,10 +67,15 @@ def render_card(folder: Path) -> str:
     soup = meta.get("soup")
     if soup:
         members = soup["members"]
+        head_seed = config.get("head_seed")
+        shared = (f", all starting from one classifier head (drawn with seed {head_seed})"
+                  if head_seed is not None else "")
+        head_flag = f" --head-seed {head_seed}" if head_seed is not None else ""
         lines.append(
             f"- A weight average (model soup, `training/soup.py`) of {len(members)} runs identical but for "
-            f"the seed ({', '.join(str(m['seed']) for m in members)}); `detente train --soup "
-            f"{len(members)} --seed {members[0]['seed']}` reproduces it {_on_corpus(meta)}. Dev macro-F1 "
+            f"the seed ({', '.join(str(m['seed']) for m in members)}){shared}; `detente train --soup "
+            f"{len(members)} --seed {members[0]['seed']}{head_flag}` reproduces it {_on_corpus(meta)}. "
+            "Dev macro-F1 "
             "of the members "
             + ", ".join(f"{m['dev_macro_f1']:.3f}" for m in members)
             + f"; of the average {meta['dev_macro_f1']:.3f}.")

@@ -25,7 +25,7 @@ class TrainConfig:
     head: str = "cls"  # "cls" ([CLS] + pooler) or "mean" (masked mean pooling, as the base was trained);
     # the heads trade places from corpus to corpus within seed noise; the rule keeps the better on dev,
     # and cls won on the released corpus (model/default/head_comparison.json)
-    # 15: the first of the bundled soup's seeds (15-18 on b1-b86, averaged: README, Training); seeds 13,
+    # 15: the first of the bundled soup's seeds (15-20 on b1-b94, averaged: README, Training); seeds 13,
     # 14 and 15 gave dev macro-F1 0.899, 0.902 and 0.909 on the corpus of commit 170e346, and 15 to 18
     # gave 0.905, 0.898, 0.900 and 0.897 on b1-b68 (the test split was not consulted)
     seed: int = 15
@@ -59,8 +59,9 @@ class TrainConfig:
     soup: int = 1
     # None: the new head (the classifier layer, which the base lacks) is drawn from the run's seed.
     # An int draws it from this seed instead, so the members of a soup start from one head and differ
-    # only in data order and dropout (the setting of Wortsman et al.); on b1-b94 two such members
-    # averaged to 0.899 against 0.896 each, too thin to switch it on (README, Training)
+    # only in data order and dropout (the setting of Wortsman et al.). The bundled soup uses 15 (six
+    # members on b1-b94: 0.906 averaged, against 0.899 for the mean member; separate heads averaged to
+    # 0.896, below every member: README, Training). Off by default so a single run follows its seed.
     head_seed: int | None = None
     max_train_samples: int | None = None
     max_eval_samples: int | None = None
