@@ -149,8 +149,9 @@ def _load(args):
 
 
 def _score_kwargs(args) -> dict:
-    return dict(text_col=args.text_col, date_col=args.date_col, input_format=args.format, encoding=args.encoding, on_bad_lines=args.on_bad_lines,
-                rejects_path=args.rejects, chunk_size=args.chunk_size, batch_size=args.batch_size,
+    return dict(text_col=args.text_col, date_col=args.date_col, input_format=args.format,
+                encoding=args.encoding, on_bad_lines=args.on_bad_lines, rejects_path=args.rejects,
+                chunk_size=args.chunk_size, batch_size=args.batch_size,
                 progress=False if args.no_progress else None)
 
 
