@@ -185,11 +185,11 @@ def _write_table(frame, path: str) -> None:
         raise
 
 
-def _index(scored, args, date_col: str):
+def _index(scored, args, date_col: str, by: str | None = None):
     from .index import tension_index
 
     try:
-        return tension_index(scored, by=getattr(args, "by", None), freq=args.freq, date_col=date_col,
+        return tension_index(scored, by=by, freq=args.freq, date_col=date_col,
                              smooth_window=args.smooth or None)
     except ValueError as e:
         raise InputError(str(e), path=getattr(args, "scored", None) or args.input) from None
@@ -203,7 +203,7 @@ def cmd_index(args) -> int:
     scored = read_table(args.scored)
     date_col = find_column([str(c) for c in scored.columns], args.date_col, DATE_NAMES, "date",
                            args.scored, True)
-    table = _index(scored, args, date_col)
+    table = _index(scored, args, date_col, by=args.by)
     _write_table(table, args.output)
     if args.plot:
         from .report import plot_index

@@ -261,11 +261,7 @@ class ChunkWriter:
                 raise InputError("Parquet cannot be written to stdout; pass a file", path=path)
             self._tmp, self._f = None, sys.stdout
             return
-        target = Path(path)
-        if target.is_dir():
-            raise InputError("output path is a folder", path=path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        fd, self._tmp = _temp_beside(path)
         if self.fmt == "parquet":
             self._f = os.fdopen(fd, "wb")
         else:
@@ -313,11 +309,7 @@ class ChunkWriter:
         if self._tmp is None:
             self._f.flush()
             return
-        self._f.flush()
-        os.fsync(self._f.fileno())
-        self._f.close()
-        os.chmod(self._tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(self._tmp, self.path)
+        _move_into_place(self._f, self._tmp, self.path)
 
     def abort(self) -> None:
         """Drop the temporary file; the target is left as it was."""
@@ -328,6 +320,24 @@ class ChunkWriter:
             self._f.close()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._tmp)
+
+
+def _temp_beside(path: str | Path) -> tuple[int, str]:
+    """A temporary file in the target's folder, so that the final rename stays on one filesystem."""
+    target = Path(path)
+    if target.is_dir():
+        raise InputError("output path is a folder", path=str(path))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+
+
+def _move_into_place(f: IO, tmp: str, path: str | Path) -> None:
+    """Flush and fsync the temporary file, give it the usual permissions, rename it over ``path``."""
+    f.flush()
+    os.fsync(f.fileno())
+    f.close()
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600
+    os.replace(tmp, path)
 
 
 _UMASK_LOCK = threading.Lock()
@@ -365,19 +375,13 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
     Example:
         >>> atomic_write("out/report.html", "<html></html>")  # doctest: +SKIP
     """
-    target = Path(path)
-    if target.is_dir():
-        raise InputError("output path is a folder", path=str(path))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    fd, tmp = _temp_beside(path)
+    f = os.fdopen(fd, "wb")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        _move_into_place(f, tmp, path)
     except BaseException:
+        f.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise

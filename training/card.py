@@ -75,8 +75,7 @@ def render_card(folder: Path) -> str:
             f"- A weight average (model soup, `training/soup.py`) of {len(members)} runs identical but for "
             f"the seed ({', '.join(str(m['seed']) for m in members)}){shared}; `detente train --soup "
             f"{len(members)} --seed {members[0]['seed']}{head_flag}` reproduces it {_on_corpus(meta)}. "
-            "Dev macro-F1 "
-            "of the members "
+            "Dev macro-F1 of the members "
             + ", ".join(f"{m['dev_macro_f1']:.3f}" for m in members)
             + f"; of the average {meta['dev_macro_f1']:.3f}.")
     trained = (f"Each member trained up to {config['epochs']} epochs (best kept by dev macro-F1)" if soup

@@ -15,9 +15,10 @@ import json
 import numpy as np
 
 from model.loader import load_model
-from model.predict import predict
+from model.predict import predict_proba
 
 from .data import load_pairs, load_split
+from .evaluate import pair_sides
 
 
 def right_answers(model: str | None, data_dir: str, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -28,16 +29,11 @@ def right_answers(model: str | None, data_dir: str, split: str) -> tuple[np.ndar
     """
     clf = load_model(model, precision="fp32")
     statements = load_split(data_dir, split)
-    said = [p.label for p in predict(list(statements["text"]), model=clf)]
-    statements_right = np.array([s == gold for s, gold in zip(said, statements["label"])], dtype=bool)
-    pairs = load_pairs(data_dir, split)
-    if not len(pairs):
-        return statements_right, np.zeros(0, dtype=bool)
-    side_a = [p.label for p in predict(list(pairs["text_a"]), model=clf)]
-    side_b = [p.label for p in predict(list(pairs["text_b"]), model=clf)]
-    pairs_right = np.array([a == ga and b == gb for a, b, ga, gb in
-                            zip(side_a, side_b, pairs["label_a"], pairs["label_b"])], dtype=bool)
-    return statements_right, pairs_right
+    texts, gold = pair_sides(load_pairs(data_dir, split))  # all a sides, then all b sides
+    right = [predict_proba(list(x), model=clf)[0].argmax(1) == np.asarray(y)
+             for x, y in ((statements["text"], statements["labels"]), (texts, gold))]
+    n = len(gold) // 2
+    return right[0], right[1][:n] & right[1][n:]
 
 
 def compare(model_a: str | None, model_b: str | None, data_dir: str = "data",

@@ -74,16 +74,17 @@ def fingerprint(data_dir: str | Path) -> dict:
         >>> fingerprint("data")["statements_per_split"]["train"]  # doctest: +SKIP
         6452
     """
-    data_dir = Path(data_dir)
-    out: dict = {"sha256": {}}
-    for name in (STATEMENTS, CONTRAST, AUGMENTED):
-        if (data_dir / name).exists():
-            out["sha256"][name] = hashlib.sha256((data_dir / name).read_bytes()).hexdigest()[:16]
-    splits = Counter(json.loads(line)["split"] for line in
-                     (data_dir / STATEMENTS).read_text(encoding="utf-8").splitlines() if line.strip())
-    pairs = Counter(json.loads(line)["split"] for line in (data_dir / CONTRAST).read_text(
-        encoding="utf-8").splitlines() if line.strip()) if (data_dir / CONTRAST).exists() else {}
-    out["statements_per_split"], out["pairs_per_split"] = dict(splits), dict(pairs)
+    out: dict = {"sha256": {}, "statements_per_split": {}, "pairs_per_split": {}}
+    for name, counts in ((STATEMENTS, "statements_per_split"), (CONTRAST, "pairs_per_split"),
+                         (AUGMENTED, None)):
+        path = Path(data_dir) / name
+        if not path.exists():
+            continue
+        raw = path.read_bytes()
+        out["sha256"][name] = hashlib.sha256(raw).hexdigest()[:16]
+        if counts:
+            out[counts] = dict(Counter(json.loads(line)["split"]
+                                       for line in raw.decode("utf-8").splitlines() if line.strip()))
     return out
 
 
