@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="index table (.csv, .jsonl or .parquet)")
     p.add_argument("--by", help="group column, or 'dyad' for actor-target pairs")
     p.add_argument("--date-col", help="date column (default: found by common names)")
+    _add_date_order(p)
     _add_index_options(p)
     p.add_argument("--plot", help="also write the chart as a PNG (not with --by)")
     p.set_defaults(func=cmd_index)
@@ -116,6 +117,23 @@ def _positive(value: str) -> int:
     return number
 
 
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number}")
+    return number
+
+
+def _frequency(value: str) -> str:
+    import pandas as pd
+
+    try:
+        pd.tseries.frequencies.to_offset(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a pandas frequency; use D, W or MS (months)")
+    return value
+
+
 def _add_input_options(p: argparse.ArgumentParser, scoring: bool = True) -> None:
     """Options for reading a quote file; ``scoring`` adds those only the streaming scorer has."""
     p.add_argument("--text-col")
@@ -124,10 +142,20 @@ def _add_input_options(p: argparse.ArgumentParser, scoring: bool = True) -> None
     p.add_argument("--encoding", default="utf-8")
     p.add_argument("--on-bad-lines", choices=["error", "skip"], default="error")
     p.add_argument("--rejects", help="where skipped lines go (default: OUTPUT.rejects.csv)")
+    _add_date_order(p)
     if scoring:
         p.add_argument("--output-format", choices=["csv", "jsonl", "parquet"])
         p.add_argument("--chunk-size", type=_positive, default=DEFAULT_CHUNK_SIZE)
         p.add_argument("--no-progress", action="store_true")
+
+
+def _add_date_order(p: argparse.ArgumentParser) -> None:
+    order = p.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True, default=None,
+                       help="read dates like 03/04/2025 as 3 April (default: as the file shows, "
+                       "else month-first)")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                       help="read dates like 03/04/2025 as 4 March")
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -138,8 +166,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_index_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--freq", default="D", help="pandas period: D, W, MS ...")
-    p.add_argument("--smooth", type=int, default=7, help="trailing window in periods (0: off)")
+    p.add_argument("--freq", default="D", type=_frequency,
+                   help="D (days), W (weeks ending Sunday), MS (months) or another pandas offset alias")
+    p.add_argument("--smooth", type=_count, default=7, help="trailing window in periods (0: off)")
 
 
 def _load(args):
@@ -151,7 +180,7 @@ def _load(args):
 def _score_kwargs(args) -> dict:
     return dict(text_col=args.text_col, date_col=args.date_col, input_format=args.format,
                 encoding=args.encoding, on_bad_lines=args.on_bad_lines, rejects_path=args.rejects,
-                chunk_size=args.chunk_size, batch_size=args.batch_size,
+                chunk_size=args.chunk_size, batch_size=args.batch_size, dayfirst=args.dayfirst,
                 progress=False if args.no_progress else None)
 
 
@@ -190,7 +219,7 @@ def _index(scored, args, date_col: str, by: str | None = None):
 
     try:
         return tension_index(scored, by=by, freq=args.freq, date_col=date_col,
-                             smooth_window=args.smooth or None)
+                             smooth_window=args.smooth or None, dayfirst=args.dayfirst)
     except ValueError as e:
         raise InputError(str(e), path=getattr(args, "scored", None) or args.input) from None
 
@@ -226,7 +255,8 @@ def cmd_report(args) -> int:
     if not {"p_hostile", "p_conciliatory", "status"} <= set(frame.columns):
         from .score import score_frame
 
-        frame = score_frame(frame, text_col, date_col, _load(args), args.batch_size)
+        frame = score_frame(frame, text_col, date_col, _load(args), args.batch_size,
+                            dayfirst=args.dayfirst)
     index = _index(frame, args, date_col)
     if rejects.rows:
         write_rejects(rejects, args.rejects or f"{args.output}.rejects.csv")
@@ -237,7 +267,7 @@ def cmd_report(args) -> int:
     if args.plot:
         plot_index(index, args.plot, title=args.title, smooth_label=_smooth_label(args))
     render_report(frame, index, args.output, text_col=text_col, date_col=date_col, title=args.title,
-                  smooth_label=_smooth_label(args))
+                  smooth_label=_smooth_label(args), freq=args.freq, dayfirst=args.dayfirst)
     skipped = f"; {len(rejects.rows)} malformed lines set aside" if rejects.rows else ""
     print(f"{len(frame)} quotes, {len(index)} periods, {int(index['spike'].sum())} spikes -> "
           f"{args.output}{skipped}", file=sys.stderr)
@@ -245,8 +275,9 @@ def cmd_report(args) -> int:
 
 
 def _smooth_label(args) -> str:
-    unit = {"D": "day", "W": "week", "MS": "month", "ME": "month"}.get(args.freq, "period")
-    return f"{args.smooth}-{unit} trailing mean"
+    from .report import period_unit
+
+    return f"{args.smooth}-{period_unit(args.freq)} trailing mean"
 
 
 def cmd_predict(args) -> int:

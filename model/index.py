@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
 
-from .io import parse_dates
+from .dates import parse_dates
 from .labels import LABELS, PROB_COLUMNS
 
 INDEX_COLUMNS = ("date", "n_quotes", "tension", "ci_low", "ci_high", "share_hostile",
@@ -50,6 +50,7 @@ def tension_index(
     spike_min_rise: float = 10.0,
     spike_min_quotes: int = 2,
     seed: int = 0,
+    dayfirst: bool | None = None,
 ) -> pd.DataFrame:
     """Tension per period (and per group) from scored quotes.
 
@@ -57,10 +58,14 @@ def tension_index(
         scored: rows with ``p_hostile``, ``p_conciliatory``, a date column and optionally ``status``
             (only ``ok`` and ``truncated`` rows count) and ``label``.
         by: a column, a list of columns, or ``"dyad"`` (``actor`` and ``target`` as an unordered
-            pair, e.g. ``CHN-USA``), to get one series per group.
+            pair, e.g. ``CHN-USA``), to get one series per group; blank or missing cells form
+            one group named ``"(unnamed)"``.
         freq: a pandas period alias: ``"D"`` days, ``"W"`` weeks, ``"MS"`` months.
         smooth_window: trailing mean over this many periods as ``tension_smooth`` (None: off).
         ewm_span: exponentially weighted mean as ``tension_ewm`` (None: off).
+        dayfirst: the order of numeric dates like ``03/04/2025`` (None: as the column shows it,
+            else month-first; :func:`model.dates.parse_dates`). A time-zone offset is dropped: a
+            quote counts on the day it was written where it was said.
 
     Returns:
         One row per period (per group): ``date``, ``n_quotes``, ``tension``, ``ci_low``,
@@ -72,14 +77,11 @@ def tension_index(
         >>> float(tension_index(rows)["tension"].iloc[0])
         100.0
     """
-    frame = _usable(scored, date_col)
+    frame = _usable(scored, date_col, dayfirst)
     keys = _group_keys(frame, by)
     # every group gets the same periods, labelled as pandas bins them (a month by its first day, a week by
-    # its last), from the first dated quote's bin to the last one's; bins of multi-day ticks ("3D") start
-    # at the first date for every group alike
-    offset = pd.tseries.frequencies.to_offset(freq)
-    tick = isinstance(offset, (pd.offsets.Tick, pd.offsets.Day))  # pandas 3: Day is no Tick
-    bins = {"origin": frame["_period"].min()} if tick and len(frame) else {}
+    # its last), from the first dated quote's bin to the last one's
+    bins = _bins(freq, frame)
     periods = (frame.set_index("_period").resample(freq, **bins).size().index if len(frame)
                else pd.DatetimeIndex([]))
     tables = []
@@ -98,14 +100,40 @@ def tension_index(
     return pd.concat(tables, ignore_index=True)
 
 
-def _usable(scored: pd.DataFrame, date_col: str) -> pd.DataFrame:
+def quote_periods(scored: pd.DataFrame, *, freq: str = "D", date_col: str = "date",
+                  dayfirst: bool | None = None) -> pd.Series:
+    """The period each counted quote falls in, labelled as :func:`tension_index` labels it.
+
+    Indexed like ``scored``; rows the index leaves out (unusable status, no date) are not in it.
+
+    Example:
+        >>> rows = pd.DataFrame({"date": ["2025-10-08"], "p_hostile": [1.0], "p_conciliatory": [0.0]})
+        >>> str(quote_periods(rows, freq="W").iloc[0].date())
+        '2025-10-12'
+    """
+    frame = _usable(scored, date_col, dayfirst)
+    grouper = pd.Grouper(key="_period", freq=freq, **_bins(freq, frame))
+    periods = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    for label, rows in frame.groupby(grouper):
+        periods[rows.index] = label
+    return periods
+
+
+def _bins(freq: str, frame: pd.DataFrame) -> dict:
+    """Bins of multi-day ticks ("3D") start at the first date, for every group alike."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    tick = isinstance(offset, (pd.offsets.Tick, pd.offsets.Day))  # pandas 3: Day is no Tick
+    return {"origin": frame["_period"].min()} if tick and len(frame) else {}
+
+
+def _usable(scored: pd.DataFrame, date_col: str, dayfirst: bool | None = None) -> pd.DataFrame:
     missing = {date_col, "p_hostile", "p_conciliatory"} - set(scored.columns)
     if missing:
         raise ValueError(f"scored rows lack column(s): {', '.join(sorted(missing))}")
     frame = scored.copy()
     if "status" in frame:
         frame = frame[frame["status"].isin(USABLE_STATUSES)]
-    frame["_period"] = parse_dates(frame[date_col]).dt.normalize()
+    frame["_period"] = parse_dates(frame[date_col], dayfirst).dt.normalize()
     frame = frame[frame["_period"].notna() & frame["p_hostile"].notna()]
     frame["_tension"] = quote_tension(frame)
     return frame
@@ -117,13 +145,24 @@ def _group_keys(frame: pd.DataFrame, by) -> list[str]:
     if by == "dyad" and "dyad" not in frame.columns:
         if not {"actor", "target"} <= set(frame.columns):
             raise ValueError("by='dyad' needs 'actor' and 'target' columns")
-        pair = frame[["actor", "target"]].astype(str)
+        pair = frame[["actor", "target"]].apply(_named).astype(str)
         frame["dyad"] = [("-".join(sorted(p))) for p in pair.itertuples(index=False)]
     keys = [by] if isinstance(by, str) else list(by)
     missing = [k for k in keys if k not in frame.columns]
     if missing:
         raise ValueError(f"no column {missing[0]!r} to group by")
+    for key in keys:
+        frame[key] = _named(frame[key])
     return keys
+
+
+UNNAMED = "(unnamed)"  # the group of rows whose group cell is blank or missing
+
+
+def _named(values: pd.Series) -> pd.Series:
+    """Blank, whitespace and missing cells as one group, :data:`UNNAMED`, rather than "", None and NaN."""
+    text = values.astype("string").str.strip()
+    return values.where(text.notna() & text.ne(""), UNNAMED)
 
 
 def _series(rows: pd.DataFrame, periods: pd.DatetimeIndex, grouper: pd.Grouper, confidence: float,

@@ -55,13 +55,6 @@ class Rejects:
         self.rows.append((line, reason, raw))
 
 
-def parse_dates(values: pd.Series) -> pd.Series:
-    """Parse mixed date formats to naive UTC timestamps; unreadable values become NaT."""
-    text = values.astype("string").str.strip()
-    parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
-    return parsed.dt.tz_convert(None)
-
-
 def detect_format(path: str, fmt: str | None = None) -> str:
     """``csv``, ``jsonl`` or ``parquet`` from an explicit format or the file's extension."""
     if fmt:
@@ -127,9 +120,12 @@ def read_chunks(path: str, *, fmt: str | None = None, chunk_size: int = 2048,
 @contextlib.contextmanager
 def _open_text(path: str, encoding: str) -> Iterator[IO[str]]:
     try:
-        codecs.lookup(encoding)
+        codec = codecs.lookup(encoding)
     except LookupError:
         raise InputError(f"unknown encoding {encoding!r}") from None
+    if codec.name == "utf-8":
+        # Excel's "CSV UTF-8" starts with a byte-order mark, which would stick to the first column's name
+        encoding = "utf-8-sig"
     if path == "-":
         yield io.TextIOWrapper(sys.stdin.buffer, encoding=encoding, newline="")
         return
@@ -152,6 +148,8 @@ def _read_csv(f: IO[str], path: str, chunk_size: int, on_bad_lines: str,
         raise InputError("the file is empty", path=path) from None
     except csv.Error as e:
         raise InputError(f"malformed CSV: {e}", path=path, line=reader.line_num) from None
+    # a spreadsheet's trailing empty columns have no name; give them their position ("column_4")
+    header = [h if h.strip() else f"column_{i}" for i, h in enumerate(header, 1)]
     if len(set(header)) != len(header):
         dup = sorted({h for h in header if header.count(h) > 1})
         raise InputError(f"duplicate column names: {', '.join(dup)}", path=path, line=1)
@@ -164,8 +162,8 @@ def _read_csv(f: IO[str], path: str, chunk_size: int, on_bad_lines: str,
         except csv.Error as e:
             _bad_line(f"malformed CSV: {e}", path, reader.line_num, 1, "", on_bad_lines, rejects)
             continue
-        if not row:
-            continue
+        if not row or len(header) > 1 and row == [row[0]] and not row[0].strip():
+            continue  # a blank line, or one of spaces only, is not a row (in a one-column file it is)
         if len(row) != len(header):
             _bad_line(f"expected {len(header)} fields, saw {len(row)}", path, reader.line_num,
                       min(len(row), len(header)) + 1, _csv_line(row), on_bad_lines, rejects)

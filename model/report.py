@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .io import atomic_write, parse_dates
+from .dates import parse_dates
+from .io import atomic_write
 from .labels import PROB_COLUMNS
 
 TOP_QUOTES = 5  # quotes shown for each spike
@@ -69,34 +70,37 @@ def plot_index(index: pd.DataFrame, path: str | Path | None = None, *, title: st
 
 
 def spike_quotes(scored: pd.DataFrame, index: pd.DataFrame, *, date_col: str = "date",
-                 text_col: str = "text", top: int = TOP_QUOTES) -> dict[pd.Timestamp, pd.DataFrame]:
-    """For each spike day, the quotes that pushed it up most (highest p_hostile - p_conciliatory).
+                 text_col: str = "text", top: int = TOP_QUOTES, freq: str = "D",
+                 dayfirst: bool | None = None) -> dict[pd.Timestamp, pd.DataFrame]:
+    """For each spike period, the quotes that pushed it up most (highest p_hostile - p_conciliatory).
 
-    Only the rows the index counted (status ``ok`` or ``truncated``, when there is a status) are shown.
+    Only the rows the index counted (status ``ok`` or ``truncated``, when there is a status) are shown;
+    a week or a month collects every quote inside it, as :func:`model.index.quote_periods` bins them.
 
     Example:
         >>> spike_quotes(scored, tension_index(scored))  # doctest: +SKIP
         {Timestamp('2025-10-10 00:00:00'): <DataFrame of up to 5 quotes>}
     """
-    from .index import USABLE_STATUSES
+    from .index import quote_periods
 
-    if "status" in scored:
-        scored = scored[scored["status"].isin(USABLE_STATUSES)]
-    days = parse_dates(scored[date_col]).dt.normalize()
-    push = scored["p_hostile"].astype(float) - scored["p_conciliatory"].astype(float)
+    periods = quote_periods(scored, freq=freq, date_col=date_col, dayfirst=dayfirst)
+    counted = scored.loc[periods.index]
+    push = counted["p_hostile"].astype(float) - counted["p_conciliatory"].astype(float)
     out = {}
-    for day in pd.to_datetime(index.loc[index["spike"].fillna(False).astype(bool), "date"]):
-        rows = scored[days == day].assign(_push=push[days == day])
-        out[day] = rows.sort_values("_push", ascending=False).head(top)
+    for period in pd.to_datetime(index.loc[index["spike"].fillna(False).astype(bool), "date"]):
+        rows = counted[periods == period].assign(_push=push[periods == period])
+        out[period] = rows.sort_values("_push", ascending=False).head(top)
     return out
 
 
 def render_report(scored: pd.DataFrame, index: pd.DataFrame, path: str | Path, *,
                   text_col: str = "text", date_col: str = "date", title: str = "Tension report",
-                  smooth_label: str = "trailing mean") -> None:
+                  smooth_label: str = "trailing mean", freq: str = "D",
+                  dayfirst: bool | None = None) -> None:
     """Write one self-contained HTML file: chart, spikes with their quotes, the daily table.
 
-    ``scored`` may come straight from a file: the probability columns are read as numbers.
+    ``scored`` may come straight from a file: the probability columns are read as numbers. ``freq``
+    and ``dayfirst`` must be those ``index`` was built with, so that each spike finds its quotes.
 
     Example:
         >>> render_report(scored, tension_index(scored), "out/report.html")  # doctest: +SKIP
@@ -105,14 +109,16 @@ def render_report(scored: pd.DataFrame, index: pd.DataFrame, path: str | Path, *
                               for c in PROB_COLUMNS if c in scored})
     png = base64.b64encode(plot_index(index, title=title, smooth_label=smooth_label)).decode("ascii")
     esc = html.escape
+    unit = period_unit(freq)
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>",
              f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1>",
-             _summary(scored, index),
+             _summary(scored, index, unit),
              f"<img id='chart' alt='tension chart' src='data:image/png;base64,{png}'>",
              "<h2>Spikes and the quotes that drove them</h2>"]
-    spikes = spike_quotes(scored, index, date_col=date_col, text_col=text_col)
+    spikes = spike_quotes(scored, index, date_col=date_col, text_col=text_col, freq=freq,
+                          dayfirst=dayfirst)
     if not spikes:
-        parts.append("<p>No day stood out from its trailing baseline.</p>")
+        parts.append(f"<p>No {unit} stood out from its trailing baseline.</p>")
     for day, rows in spikes.items():
         row = index[pd.to_datetime(index["date"]) == day].iloc[0]
         parts.append(f"<h3>{day:%Y-%m-%d}: tension {row['tension']:.1f} (baseline "
@@ -126,16 +132,21 @@ def render_report(scored: pd.DataFrame, index: pd.DataFrame, path: str | Path, *
                          f"<td>{q['p_conciliatory']:.2f}</td><td>{q['p_neutral']:.2f}</td>"
                          f"<td>{q['p_hostile']:.2f}</td></tr>")
         parts.append("</table>")
-    parts.append("<h2>Daily index</h2>")
+    parts.append(f"<h2>The index, {unit} by {unit}</h2>")
     parts.append(_daily_table(index))
     parts.append("</body></html>")
     atomic_write(path, "\n".join(parts))
 
 
-def _summary(scored: pd.DataFrame, index: pd.DataFrame) -> str:
+def period_unit(freq: str) -> str:
+    """A word for one period of a pandas frequency: "day", "week", "month", else "period"."""
+    return {"D": "day", "W": "week", "MS": "month", "ME": "month"}.get(freq, "period")
+
+
+def _summary(scored: pd.DataFrame, index: pd.DataFrame, unit: str) -> str:
     valued = index[index["n_quotes"] > 0]
     return (f"<p>{len(scored)} quotes, {int(valued['n_quotes'].sum())} dated and scored, over "
-            f"{len(index)} days ({len(index) - len(valued)} without quotes). Tension runs from 0 (all "
+            f"{len(index)} {unit}s ({len(index) - len(valued)} without quotes). Tension runs from 0 (all "
             "conciliatory) through 50 (balanced) to 100 (all hostile).</p>")
 
 

@@ -72,3 +72,11 @@ def test_names_and_dates_do_not_change_the_label(clf, template, label):
 def test_probabilities_sum_to_one(clf):
     p = predict("The talks were candid, in-depth and constructive.", model=clf)
     assert abs(sum(p.scores.values()) - 1) < 1e-5 and p.label == "conciliatory"
+
+
+def test_readme_example_output_is_what_the_bundled_model_prints(clf):
+    # the README shows a real repr; a release that changes it must change the README too
+    lines = (DATA.parent / "README.md").read_text(encoding="utf-8").splitlines()
+    call = next(i for i, line in enumerate(lines) if line.startswith('predict("Candid'))
+    text = lines[call].split('"')[1]
+    assert lines[call + 1] == f"# {predict(text, model=clf)!r}"

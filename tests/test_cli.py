@@ -173,3 +173,18 @@ def test_train_and_evaluate_commands(tmp_path, tiny_model_dir, tiny_data_dir, ca
     assert sum(v["n"] for v in data["by_writers"].values()) == data["n"]
     assert set(data["baselines"]) == {"majority", "lexicon", "tfidf_lr"}
     assert "macro-F1" in capsys.readouterr().out
+
+
+def test_index_reads_day_first_dates_and_checks_freq_and_smooth(tmp_path, capsys):
+    scored = tmp_path / "scored.csv"
+    pd.DataFrame({"date": ["03/04/2025", "04/04/2025"], "p_hostile": [0.9, 0.1],
+                  "p_conciliatory": [0.05, 0.8], "status": "ok"}).to_csv(scored, index=False)
+    out = tmp_path / "index.csv"
+    assert main(["index", str(scored), "-o", str(out), "--dayfirst"]) == 0
+    assert pd.read_csv(out)["date"].tolist() == ["2025-04-03", "2025-04-04"]
+    assert main(["index", str(scored), "-o", str(out), "--monthfirst"]) == 0
+    assert len(pd.read_csv(out)) == 32  # 4 March to 4 April
+    for bad in (["--freq", "M"], ["--smooth", "-1"]):
+        with pytest.raises(SystemExit) as e:
+            main(["index", str(scored), "-o", str(out), *bad])
+        assert e.value.code == 2

@@ -130,3 +130,40 @@ def test_thin_day_jump_is_not_a_spike():
     t = tension_index(rows(*calm, *lone))
     assert t["tension"].iloc[-1] > t["baseline"].iloc[-1] + 10
     assert not t["spike"].iloc[-1]
+
+
+def test_blank_group_cells_form_one_named_group():
+    rows = pd.DataFrame({"date": ["2025-10-08"] * 4, "p_hostile": [1.0, 0, 0.5, 0.2],
+                         "p_conciliatory": [0, 1.0, 0.2, 0.3], "actor": ["CHN", "", None, "USA"],
+                         "target": ["USA", "CHN", "USA", " "]})
+    by_actor = tension_index(rows, by="actor")
+    assert dict(zip(by_actor["actor"], by_actor["n_quotes"])) == {"(unnamed)": 2, "CHN": 1, "USA": 1}
+    by_dyad = tension_index(rows, by="dyad")
+    assert set(by_dyad["dyad"]) == {"(unnamed)-CHN", "(unnamed)-USA", "CHN-USA"}
+
+
+@pytest.mark.parametrize("freq", ["W", "MS", "3D"])
+def test_quote_periods_match_the_index(freq):
+    from model.index import quote_periods
+
+    dates = pd.date_range("2025-09-03", "2025-11-20", freq="2D").strftime("%Y-%m-%d")
+    rows = pd.DataFrame({"date": dates, "p_hostile": 0.5, "p_conciliatory": 0.2})
+    counts = quote_periods(rows, freq=freq).value_counts()
+    table = tension_index(rows, freq=freq).set_index("date")
+    table = table[table["n_quotes"] > 0]
+    assert counts.sort_index().tolist() == table["n_quotes"].tolist()
+    assert list(counts.sort_index().index) == list(pd.to_datetime(table.index))
+
+
+def test_weekly_spike_lists_the_quotes_of_its_week():
+    from model.report import spike_quotes
+
+    calm = [(d, "calm", 0.1, 0.6) for d in pd.date_range("2025-08-06", periods=6, freq="7D")
+            for _ in range(2)]
+    hot = [(pd.Timestamp("2025-09-17"), f"hot {i}", 0.95, 0.01) for i in range(3)]  # a Wednesday
+    scored = pd.DataFrame(calm + hot, columns=["date", "text", "p_hostile", "p_conciliatory"])
+    scored = scored.assign(date=scored["date"].dt.strftime("%Y-%m-%d"), p_neutral=0.0)
+    index = tension_index(scored, freq="W")
+    assert index["spike"].sum() == 1
+    (week, quotes), = spike_quotes(scored, index, freq="W").items()
+    assert str(week.date()) == "2025-09-21" and sorted(quotes["text"]) == ["hot 0", "hot 1", "hot 2"]

@@ -24,7 +24,7 @@ def test_report_renders_with_chart(tmp_path, tiny_model_dir):
              f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", html.as_uri()], capture_output=True,
                          text=True, timeout=120).stdout
-    assert "<img id=\"chart\"" in dom and "Daily index" in dom
+    assert "<img id=\"chart\"" in dom and "The index, day by day" in dom
     # The chart must have decoded: its natural width is read by script in the page.
     probe = tmp_path / "probe.html"
     probe.write_text(html.read_text().replace(

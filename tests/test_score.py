@@ -237,3 +237,48 @@ def test_umask_is_read_without_changing_it(tmp_path, tiny_clf):
         assert out.stat().st_mode & 0o777 == 0o640
     finally:
         os.umask(old)
+
+
+def test_day_first_file_reads_day_first_across_chunks(tmp_path, tiny_clf):
+    rows = [{"date": d, "text": "we welcome the agreement"}
+            for d in ("03/04/2025", "15/09/2025", "04/05/2025", "31/12/2025", "13/14/2025")]
+    out = tmp_path / "out.csv"
+    score_file(write_csv(tmp_path / "in.csv", rows), str(out), model=tiny_clf, chunk_size=2)
+    assert pd.read_csv(out)["status"].tolist() == ["ok", "ok", "ok", "ok", "bad_date"]
+    mixed = rows[:2] + [{"date": "09/15/2025", "text": "x"}]
+    with pytest.raises(InputError, match="mix day-first"):
+        score_file(write_csv(tmp_path / "mixed.csv", mixed), str(tmp_path / "m.csv"), model=tiny_clf)
+    assert not (tmp_path / "m.csv").exists()
+    summary = score_file(str(tmp_path / "mixed.csv"), str(tmp_path / "m.csv"), model=tiny_clf,
+                         dayfirst=True)
+    assert summary.statuses["bad_date"] == 1
+
+
+def test_byte_order_mark_and_spreadsheet_quirks(tmp_path, tiny_clf):
+    # Excel's "CSV UTF-8": a BOM, CRLF, trailing unnamed columns, a line of spaces
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufefftext,date,,\r\nwe welcome it,2025-10-10,,\r\n   \r\nstop it,x,,\r\n"
+                     .encode("utf-8"))
+    out = tmp_path / "out.csv"
+    summary = score_file(str(path), str(out), model=tiny_clf)
+    df = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert summary.read == 2 and df["status"].tolist() == ["ok", "bad_date"]
+    assert list(df.columns[:4]) == ["text", "date", "column_3", "column_4"]
+    jsonl = tmp_path / "bom.jsonl"
+    jsonl.write_bytes('\ufeff{"text": "we welcome it", "date": "2025-10-10"}\n'.encode("utf-8"))
+    assert score_file(str(jsonl), str(tmp_path / "j.csv"), model=tiny_clf).read == 1
+
+
+def test_input_column_names_never_collide(tmp_path, tiny_clf):
+    rows = [{"text": "we welcome it", "label": "a", "input_label": "b"}]
+    out = tmp_path / "out.parquet"
+    score_file(write_csv(tmp_path / "in.csv", rows), str(out), model=tiny_clf)
+    df = pd.read_parquet(out)
+    assert (df["input_input_label"].iloc[0], df["input_label"].iloc[0]) == ("a", "b")
+
+
+def test_summary_names_where_rejects_went(tmp_path, tiny_clf):
+    path = tmp_path / "in.csv"
+    path.write_text("text,date\nfine,2025-10-10\na,b,c\n")
+    summary = score_file(str(path), str(tmp_path / "o.csv"), model=tiny_clf, on_bad_lines="skip")
+    assert str(summary).endswith(f"1 malformed lines set aside in {tmp_path / 'o.csv'}.rejects.csv")
