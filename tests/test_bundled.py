@@ -80,3 +80,14 @@ def test_readme_example_output_is_what_the_bundled_model_prints(clf):
     call = next(i for i, line in enumerate(lines) if line.startswith('predict("Candid'))
     text = lines[call].split('"')[1]
     assert lines[call + 1] == f"# {predict(text, model=clf)!r}"
+
+
+def test_readme_gate_figures_are_the_bundled_models():
+    import re
+
+    meta = json.loads((bundled_path() / "detente.json").read_text())
+    readme = " ".join((DATA.parent / "README.md").read_text(encoding="utf-8").split())
+    int8 = float(re.search(r"agreed with fp32 on only ([\d.]+)%", readme).group(1))
+    bf16 = float(re.search(r"bf16 agreed on ([\d.]+)%", readme).group(1))
+    assert int8 == round(100 * meta["int8_gate"]["agreement"], 1)
+    assert bf16 == round(100 * meta["bf16_gate"]["agreement"], 1)

@@ -121,6 +121,11 @@ def render_card(folder: Path) -> str:
               "- By difficulty: " + ", ".join(f"{k} {v['macro_f1']:.3f} (n={v['n']})"
                                               for k, v in test["by_difficulty"].items()),
               ]
+    if test.get("by_rule"):
+        # rules are the guide's numbers (data/README.md) plus "irony", "understatement" and "none"
+        order = sorted(test["by_rule"], key=lambda r: (not r.isdigit(), int(r) if r.isdigit() else 0, r))
+        lines.append("- By the guide rule that decides the statement (accuracy): " + ", ".join(
+            f"{r} {test['by_rule'][r]['accuracy']:.3f} (n={test['by_rule'][r]['n']})" for r in order))
     lines += [f"- {line}." for line in robustness_lines(test)]
     lines += ["", "## Intended use and limits",
               "For analysts tracking the tone of official statements between states over time, in "
