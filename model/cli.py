@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .io import InputError
@@ -26,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 success, 2 bad input or usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # `kill` (SIGTERM, as a scheduler or timeout sends) unwinds like Ctrl-C, so a half-written output's
+    # temporary file is removed rather than left beside the target
+    own_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if own_thread else None
     try:
         return args.func(args) or 0
     except (InputError, FileNotFoundError, ValueError) as e:  # ValueError: a bad option value
@@ -34,6 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("detente: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if own_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum, frame) -> None:
+    print("detente: terminated", file=sys.stderr)
+    raise SystemExit(128 + signum)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -282,3 +282,19 @@ def test_summary_names_where_rejects_went(tmp_path, tiny_clf):
     path.write_text("text,date\nfine,2025-10-10\na,b,c\n")
     summary = score_file(str(path), str(tmp_path / "o.csv"), model=tiny_clf, on_bad_lines="skip")
     assert str(summary).endswith(f"1 malformed lines set aside in {tmp_path / 'o.csv'}.rejects.csv")
+
+
+def test_sigterm_removes_the_temporary_file(tmp_path, tiny_model_dir):
+    src = tmp_path / "big.csv"
+    pd.DataFrame({"text": ["we welcome the agreement and the talks"] * 60000}).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "model.cli", "score", str(src), "-o", str(out),
+                             "--model", str(tiny_model_dir), "--chunk-size", "500", "--no-progress"],
+                            stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p.name.endswith(".part") for p in tmp_path.iterdir()):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM and b"terminated" in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
