@@ -150,7 +150,7 @@ def test_saved_dev_f1_matches_the_saved_model(trained):
 
 
 def test_length_buckets_cover_every_row_once_and_cut_padding():
-    from training.train import batch_order
+    from training.batching import batch_order
 
     rng = np.random.default_rng(0)
     lengths = list(rng.integers(5, 120, size=1000))
@@ -167,7 +167,7 @@ def test_length_buckets_cover_every_row_once_and_cut_padding():
 
 
 def test_pair_batches_keep_both_sides_together():
-    from training.train import batch_order
+    from training.batching import batch_order
 
     rng = np.random.default_rng(0)
     lengths = list(rng.integers(5, 120, size=600))
@@ -197,13 +197,14 @@ def test_pair_accuracy_known_answer():
     out = pair_accuracy(lambda texts: [guess[t] for t in texts], pairs)
     assert out["pair_accuracy"] == pytest.approx(2 / 3) and out["side_accuracy"] == pytest.approx(5 / 6)
     assert out["by_edit"] == {"negation": 0.5, "other": 1.0}
+    assert (out["missed"], out["missed_same_label"]) == (1, 1)  # "neutral" for both sides of pair 2
     assert out["by_batch"] == {"b9": {"n": 1, "pair_accuracy": 1.0}, "b30": {"n": 2, "pair_accuracy": 0.5}}
 
 
 @pytest.mark.parametrize("class_weight", [None, torch.tensor([1.0, 2.5, 0.5])])
 def test_contrast_weight_equals_repeating_the_row(class_weight):
     # a loss weight of 2 on a row must equal seeing that row twice in the batch
-    from training.train import weighted_loss
+    from training.losses import weighted_loss
 
     torch.manual_seed(0)
     logits, labels = torch.randn(5, 3), torch.tensor([0, 1, 2, 1, 0])
@@ -262,3 +263,30 @@ def test_head_seed_draws_one_head_for_every_seed(tiny_model_dir, tmp_path):
     assert torch.equal(a, b)  # one head for both members
     assert not torch.equal(stream_a, stream_b)  # dropout and the rest still follow each run's seed
     assert not torch.equal(head(1, None)[0], head(2, None)[0])  # the default: the head follows the seed
+
+
+def test_pair_difference_loss_sees_only_the_edit():
+    from training.losses import pair_difference_loss
+
+    labels, pair = torch.tensor([0, 2, 1]), torch.tensor([4, 4, -1])
+    # both sides scored alike (the usual miss): the loss is log 3 whatever the shared scores are
+    same = torch.tensor([[3.0, 1.0, -2.0], [3.0, 1.0, -2.0], [0.0, 9.0, 0.0]])
+    assert pair_difference_loss(same, labels, pair).item() == pytest.approx(np.log(3), rel=1e-6)
+    # adding the same vector to both sides (what the texts share) changes nothing
+    z = torch.randn(3, 3)
+    shifted = z + torch.tensor([[5.0, -1.0, 2.0], [5.0, -1.0, 2.0], [0.0, 0.0, 0.0]])
+    assert pair_difference_loss(z, labels, pair).item() == pytest.approx(
+        pair_difference_loss(shifted, labels, pair).item(), rel=1e-5)
+    # the edit pulling each side its own way lowers it; a lone side or a half pair adds nothing
+    apart = torch.tensor([[6.0, 0.0, 0.0], [0.0, 0.0, 6.0], [0.0, 9.0, 0.0]])
+    assert pair_difference_loss(apart, labels, pair).item() < 0.01
+    assert pair_difference_loss(z, labels, torch.tensor([4, -1, -1])).item() == 0.0
+
+
+def test_pair_loss_trains_and_needs_pair_batches(tiny_model_dir, tiny_data_dir, tmp_path):
+    meta = train(_config(tiny_model_dir, tiny_data_dir, tmp_path, epochs=2, pair_batches=True,
+                         pair_loss_weight=1.0))
+    assert np.isfinite(meta["history"][-1]["train_loss"])
+    assert TrainConfig.load(tmp_path).pair_loss_weight == 1.0
+    with pytest.raises(ValueError, match="pair_batches"):
+        TrainConfig(pair_loss_weight=1.0)

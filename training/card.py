@@ -112,7 +112,9 @@ def render_card(folder: Path) -> str:
                   f" (with the temperature alone, no confidence map: {test['ece_temperature_only']:.3f})"
                   if "ece_temperature_only" in test else "") + ".",
               f"- Contrast pairs ({c['n_pairs']} held-out minimal pairs): both sides right "
-              f"{c['pair_accuracy']:.3f}; single sides {c['side_accuracy']:.3f}.",
+              f"{c['pair_accuracy']:.3f}; single sides {c['side_accuracy']:.3f}" + (
+                  f"; of the {c['missed']} missed, {c['missed_same_label']} get one label for both "
+                  "sides" if "missed" in c else "") + ".",
               f"- The guide's own examples: {test['guide_examples'].get('correct', 0)}/"
               f"{test['guide_examples']['n']} right" + (
                   "; wrong: " + "; ".join(f'"{w}"' for w in test["guide_examples"]["wrong"])

@@ -43,7 +43,7 @@ class TrainConfig:
     # (README, Training); "auto" picks bf16 on such a CPU, else fp32, and the saved config records which
     train_precision: str = "auto"
     use_contrast: bool = True  # add train-split contrast pairs to the training statements
-    pair_batches: bool = False  # both sides of a pair in one mini-batch (train.batch_order); dev 0.902
+    pair_batches: bool = False  # both sides of a pair in one mini-batch (batching.batch_order); dev 0.902
     # against 0.912 without, on the corpus of commit 9bcab6a, so off
     # each train pair seen this often per epoch; 2 paid while pairs were few, but with 1,533 train pairs
     # (commit 06174c9) 1 did as well on dev (mean head 0.915 vs 0.910, cls 0.915 vs 0.914, seed 13) and
@@ -52,6 +52,12 @@ class TrainConfig:
     # loss weight of a contrast side against a statement's 1 (costs no time, unlike repeats); 2 raised
     # the dev pairs 0.778 -> 0.788 but cost the dev statements 0.932 -> 0.923 (seed 15), so 1
     contrast_weight: float = 1.0
+    # >0: add this weight times a pair-difference loss (losses.pair_difference_loss) for the pairs that
+    # share a batch; needs pair_batches. It asks the edit itself to move the prediction, since what the
+    # two sides share cancels in the difference of their logits. On b1-b94 (head seed 15) weight 1 moved
+    # the dev selection metric 0.896 -> 0.899/0.900 and dev pairs 0.786/0.768 -> 0.778/0.790 (seeds
+    # 15/16), within seed spread; weight 3 gave 0.895 and 0.774 (README, Training), so 0
+    pair_loss_weight: float = 0.0
     use_augmented: bool = False  # add data/augmented.jsonl (tagged, generated) if present
     patience: int = 2  # epochs without a dev macro-F1 gain before stopping
     # >1: train this many runs (seeds seed, seed+1, ...) and average their weights into one model
@@ -83,6 +89,8 @@ class TrainConfig:
             raise ValueError("label_smoothing must be in [0, 0.5)")
         if self.contrast_weight <= 0:
             raise ValueError("contrast_weight must be positive")
+        if self.pair_loss_weight < 0 or (self.pair_loss_weight > 0 and not self.pair_batches):
+            raise ValueError("pair_loss_weight must be >= 0, and > 0 needs pair_batches=True")
         if self.soup < 1:
             raise ValueError("soup must be >= 1 (the number of seeds averaged)")
         if not 0 < self.learning_rate < 1:

@@ -93,12 +93,15 @@ def pair_accuracy(predict_ids, pairs) -> dict:
     if len(pairs) == 0:
         return {"n_pairs": 0, "pair_accuracy": None}
     texts, gold = pair_sides(pairs)
-    ok = np.asarray(predict_ids(texts)) == gold
+    pred = np.asarray(predict_ids(texts))
+    ok = pred == gold
     n = len(pairs)
     both = ok[:n] & ok[n:]
     edits = list(pairs["edit"])
     by_edit = {e: float(both[[x == e for x in edits]].mean()) for e in sorted(set(edits))}
+    # the usual miss: one label for both sides, the edit not seen (the sides' gold labels always differ)
     out = {"n_pairs": n, "pair_accuracy": float(both.mean()), "side_accuracy": float(ok.mean()),
+           "missed": int((~both).sum()), "missed_same_label": int((~both & (pred[:n] == pred[n:])).sum()),
            "by_edit": by_edit}
     if "batch" in pairs.column_names:  # which writing batches hold the hard pairs
         batches = np.array(pairs["batch"])
@@ -225,7 +228,8 @@ def format_table(report: dict) -> str:
                                                if "ece_temperature_only" in report else ""))
     c = report["contrast"]
     if c.get("n_pairs"):
-        lines.append(f"contrast pairs {c['n_pairs']}: both right {c['pair_accuracy']:.3f}")
+        lines.append(f"contrast pairs {c['n_pairs']}: both right {c['pair_accuracy']:.3f}; of "
+                     f"{c['missed']} missed, {c['missed_same_label']} with one label for both sides")
         if "statements_and_pair_sides_macro_f1" in report:
             lines.append("statements and pair sides together (training's selection metric): macro-F1 "
                          f"{report['statements_and_pair_sides_macro_f1']:.3f}")

@@ -31,10 +31,12 @@ from model.loader import (FAST_PATHS, FORMAT_VERSION, META_FILE, Classifier, con
                           parse_confidence_map)
 from model.predict import predict_proba
 
+from .batching import batches
 from .calibrate import fit_confidence_map, fit_temperature, raw_logits
 from .config import TrainConfig
 from .data import fingerprint, load_split
 from .evaluate import guide_gate
+from .losses import class_weights, pair_difference_loss, weighted_loss
 
 log = logging.getLogger("detente.train")
 
@@ -77,96 +79,6 @@ def build_network(config: TrainConfig) -> torch.nn.Module:
         if config.head_seed is not None:
             torch.manual_seed(config.head_seed)
         return network_class(config.head).from_pretrained(base_model_path(config), **kwargs)
-
-
-def class_weights(labels: list[int], config: TrainConfig) -> torch.Tensor | None:
-    if config.class_weighting == "none":
-        return None
-    counts = np.bincount(labels, minlength=len(LABELS)).astype(np.float64)
-    return torch.tensor(counts.sum() / (len(LABELS) * np.maximum(counts, 1)), dtype=torch.float32)
-
-
-def weighted_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor,
-                  loss_fn: torch.nn.CrossEntropyLoss) -> torch.Tensor:
-    """``loss_fn`` with a weight per row on top of its class weights, normalised like its own mean.
-
-    Example:
-        >>> fn = torch.nn.CrossEntropyLoss()
-        >>> x, y = torch.zeros(2, 3), torch.tensor([0, 1])
-        >>> bool(torch.isclose(weighted_loss(x, y, torch.ones(2), fn), fn(x, y)))
-        True
-    """
-    per_row = torch.nn.functional.cross_entropy(logits, labels, weight=loss_fn.weight, reduction="none",
-                                                label_smoothing=loss_fn.label_smoothing)
-    cw = loss_fn.weight[labels] if loss_fn.weight is not None else torch.ones_like(weights)
-    return (per_row * weights).sum() / (cw * weights).sum()
-
-
-BUCKET_BATCHES = 50  # batches per length bucket: sorted within, shuffled across
-
-
-def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator,
-                pairs: list[int] | None = None) -> list[np.ndarray]:
-    """Shuffled mini-batches of similar length, so padding (and CPU time) goes to real tokens.
-
-    The rows are shuffled, cut into windows of ``BUCKET_BATCHES`` batches, sorted by length inside each
-    window and cut into batches; the batches are then shuffled, so every epoch still mixes lengths and
-    labels. The sort key carries +-30% noise so that batch membership changes from epoch to epoch (a
-    plain sort would serve the same batches every epoch on a small corpus). Every row appears once.
-
-    With ``pairs`` (a pair number per row, -1 for a lone statement), the two sides of a pair travel as
-    one unit and land in the same batch, so one update sees both sides (``TrainConfig.pair_batches``).
-    The hope was that the words they share would then carry less of the signal than the edit that flips
-    the label; on dev it did not pay, so the default leaves pairs scattered.
-
-    Example:
-        >>> order = batch_order([5, 9, 7, 3], 2, np.random.default_rng(0), pairs=[-1, 0, 0, -1])
-        >>> sorted(int(i) for b in order for i in b)
-        [0, 1, 2, 3]
-    """
-    if pairs is None:
-        pairs = [-1] * len(lengths)
-    units: dict = {}
-    for i, p in enumerate(pairs):
-        units.setdefault(("s", i) if p < 0 else ("p", p), []).append(i)
-    units_list = list(units.values())
-    unit_len = np.array([max(lengths[i] for i in u) for u in units_list], dtype=float)
-    order = rng.permutation(len(units_list))
-    per_window = batch_size * BUCKET_BATCHES
-    out: list[np.ndarray] = []
-    start = 0
-    while start < len(order):
-        # a window holds about per_window rows; pairs count two
-        end, rows = start, 0
-        while end < len(order) and rows < per_window:
-            rows += len(units_list[order[end]])
-            end += 1
-        chunk = order[start:end]
-        keys = unit_len[chunk] * rng.uniform(0.7, 1.3, size=len(chunk))
-        batch: list[int] = []
-        for u in chunk[np.argsort(keys, kind="stable")]:
-            if batch and len(batch) + len(units_list[u]) > batch_size:
-                out.append(np.array(batch))
-                batch = []
-            batch += units_list[u]
-        if batch:
-            out.append(np.array(batch))
-        start = end
-    return [out[i] for i in rng.permutation(len(out))]
-
-
-def batches(ds: Dataset, tokenizer, config: TrainConfig, rng: np.random.Generator,
-            lengths: list[int], pairs: list[int] | None = None):
-    """Length-bucketed shuffled mini-batches, each padded to its own longest statement."""
-    for idx in batch_order(lengths, config.batch_size, rng, pairs):
-        rows = ds.select(idx)
-        enc = tokenizer(list(rows["text"]), truncation=True, max_length=config.max_length,
-                        padding=True, return_tensors="pt")
-        weights = None
-        if config.contrast_weight != 1.0:
-            weights = torch.tensor([config.contrast_weight if src == "contrast" else 1.0
-                                    for src in rows["source"]])
-        yield enc, torch.tensor(list(rows["labels"])), weights
 
 
 def evaluate_f1(clf: Classifier, ds: Dataset) -> tuple[float, np.ndarray]:
@@ -212,13 +124,15 @@ def train(config: TrainConfig) -> dict:
     for epoch in range(1, config.epochs + 1):
         network.train()
         losses = []
-        for enc, labels, weights in batches(train_ds, tokenizer, config, rng, lengths, pairs):
+        for enc, labels, weights, pair in batches(train_ds, tokenizer, config, rng, lengths, pairs):
             # bf16 autocast covers the forward pass only; the weights, the optimizer state and the loss
             # stay fp32, so the saved model is the same kind of object either way
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train_precision == "bf16"):
                 logits = network(**enc).logits
             loss = loss_fn(logits.float(), labels) if weights is None else \
                 weighted_loss(logits.float(), labels, weights, loss_fn)
+            if config.pair_loss_weight:
+                loss = loss + config.pair_loss_weight * pair_difference_loss(logits.float(), labels, pair)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
             optim.step()
