@@ -139,12 +139,12 @@ def _count(value: str) -> int:
 
 
 def _frequency(value: str) -> str:
-    import pandas as pd
+    from .index import check_freq
 
     try:
-        pd.tseries.frequencies.to_offset(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a pandas frequency; use D, W or MS (months)")
+        check_freq(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
     return value
 
 

@@ -17,8 +17,9 @@ from .io import InputError
 
 # day/month/year or month/day/year with / . or - between, then the end, a space, a T or a comma
 _NUMERIC = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?=$|[\sT,])"
-# an offset or zone name right after a clock time: 23:30Z, 23:30:00-05:00, 23:30 +0530, 11:30 UTC
-_OFFSET = r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
+# an offset or zone name right after a clock time: 23:30Z, 23:30:00-05:00, 11:30 PM +0530, 11:30 UTC
+_OFFSET = (r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp]\.?[Mm]\.?)?)"
+           r"\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$")
 
 
 def shown_order(values: pd.Series) -> bool | None:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
 
-from .dates import parse_dates
+from .dates import parse_dates, shown_order
 from .labels import LABELS, PROB_COLUMNS
 
 INDEX_COLUMNS = ("date", "n_quotes", "tension", "ci_low", "ci_high", "share_hostile",
@@ -77,6 +77,7 @@ def tension_index(
         >>> float(tension_index(rows)["tension"].iloc[0])
         100.0
     """
+    check_freq(freq)
     frame = _usable(scored, date_col, dayfirst)
     keys = _group_keys(frame, by)
     # every group gets the same periods, labelled as pandas bins them (a month by its first day, a week by
@@ -111,12 +112,32 @@ def quote_periods(scored: pd.DataFrame, *, freq: str = "D", date_col: str = "dat
         >>> str(quote_periods(rows, freq="W").iloc[0].date())
         '2025-10-12'
     """
-    frame = _usable(scored, date_col, dayfirst)
+    # positions, not labels, so that a frame with repeated index labels (a concat) works too
+    frame = _usable(scored.reset_index(drop=True), date_col, dayfirst)
     grouper = pd.Grouper(key="_period", freq=freq, **_bins(freq, frame))
     periods = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     for label, rows in frame.groupby(grouper):
         periods[rows.index] = label
+    periods.index = scored.index[periods.index.to_numpy()]
     return periods
+
+
+def check_freq(freq: str) -> None:
+    """A period of a day or longer, as a pandas offset alias ("D", "W", "MS", "3D"); else ValueError.
+
+    Example:
+        >>> check_freq("h")
+        Traceback (most recent call last):
+        ValueError: freq 'h' is shorter than a day; the index counts days, weeks or months
+    """
+    try:
+        offset = pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        raise ValueError(f"{freq!r} is not a pandas frequency; use D, W or MS (months)") from None
+    if offset.n < 1:
+        raise ValueError(f"freq {freq!r} must count forward (1 or more periods)")
+    if isinstance(offset, pd.offsets.Tick) and pd.Timedelta(offset) < pd.Timedelta(days=1):
+        raise ValueError(f"freq {freq!r} is shorter than a day; the index counts days, weeks or months")
 
 
 def _bins(freq: str, frame: pd.DataFrame) -> dict:
@@ -130,6 +151,9 @@ def _usable(scored: pd.DataFrame, date_col: str, dayfirst: bool | None = None) -
     missing = {date_col, "p_hostile", "p_conciliatory"} - set(scored.columns)
     if missing:
         raise ValueError(f"scored rows lack column(s): {', '.join(sorted(missing))}")
+    # the day order comes from the whole column, as `detente score` read it, before rows are dropped
+    if dayfirst is None:
+        dayfirst = bool(shown_order(scored[date_col]))
     frame = scored.copy()
     if "status" in frame:
         frame = frame[frame["status"].isin(USABLE_STATUSES)]
@@ -162,7 +186,8 @@ UNNAMED = "(unnamed)"  # the group of rows whose group cell is blank or missing
 def _named(values: pd.Series) -> pd.Series:
     """Blank, whitespace and missing cells as one group, :data:`UNNAMED`, rather than "", None and NaN."""
     text = values.astype("string").str.strip()
-    return values.where(text.notna() & text.ne(""), UNNAMED)
+    # object first: a categorical or nullable column would refuse a value it does not hold
+    return values.astype(object).where((text.notna() & text.ne("")).to_numpy(bool), UNNAMED)
 
 
 def _series(rows: pd.DataFrame, periods: pd.DatetimeIndex, grouper: pd.Grouper, confidence: float,

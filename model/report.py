@@ -83,6 +83,7 @@ def spike_quotes(scored: pd.DataFrame, index: pd.DataFrame, *, date_col: str = "
     """
     from .index import quote_periods
 
+    scored = scored.reset_index(drop=True)  # positions: repeated index labels (a concat) are fine
     periods = quote_periods(scored, freq=freq, date_col=date_col, dayfirst=dayfirst)
     counted = scored.loc[periods.index]
     push = counted["p_hostile"].astype(float) - counted["p_conciliatory"].astype(float)

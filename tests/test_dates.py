@@ -55,3 +55,16 @@ def test_day_first_after_dates_read_month_first_is_an_error():
     with pytest.raises(InputError, match="earlier ones were read month-first"):
         order.resolve(pd.Series(["25/12/2025"]))
     assert DateOrder(dayfirst=False).resolve(pd.Series(["25/12/2025"])) is False  # as asked
+
+
+def test_offsets_after_am_pm_are_dropped_too():
+    assert days(["2025-09-16 11:30 PM -05:00", "09/16/2025 11:30 p.m. +0200"]) == ["2025-09-16"] * 2
+
+
+def test_index_reads_the_order_from_every_row_as_score_does():
+    from model.index import tension_index
+
+    # the only day-first date sits on a row the index drops (empty text); score saw it, so must index
+    scored = pd.DataFrame({"date": ["15/09/2025", "03/04/2025"], "status": ["empty_text", "ok"],
+                           "p_hostile": [None, 0.9], "p_conciliatory": [None, 0.05]})
+    assert str(tension_index(scored)["date"].iloc[0])[:10] == "2025-04-03"

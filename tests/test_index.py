@@ -167,3 +167,30 @@ def test_weekly_spike_lists_the_quotes_of_its_week():
     assert index["spike"].sum() == 1
     (week, quotes), = spike_quotes(scored, index, freq="W").items()
     assert str(week.date()) == "2025-09-21" and sorted(quotes["text"]) == ["hot 0", "hot 1", "hot 2"]
+
+
+@pytest.mark.parametrize("dtype", ["category", "string", "Int64"])
+def test_blank_groups_in_typed_columns(dtype):
+    values = ["1", None, "2"] if dtype != "Int64" else [1, None, 2]
+    rows = pd.DataFrame({"date": ["2025-10-08"] * 3, "p_hostile": [1.0, 0.0, 0.5],
+                         "p_conciliatory": [0.0, 1.0, 0.2], "actor": pd.Series(values, dtype=dtype)})
+    assert tension_index(rows, by="actor")["n_quotes"].tolist() == [1, 1, 1]
+
+
+def test_spike_quotes_with_repeated_index_labels():
+    from model.report import spike_quotes
+
+    calm = pd.DataFrame({"date": pd.date_range("2025-09-01", periods=10).strftime("%Y-%m-%d"),
+                         "text": "calm", "p_hostile": 0.1, "p_conciliatory": 0.6, "p_neutral": 0.3})
+    hot = pd.DataFrame({"date": ["2025-09-11"] * 3, "text": ["a", "b", "c"], "p_hostile": 0.95,
+                        "p_conciliatory": 0.01, "p_neutral": 0.04})
+    scored = pd.concat([calm, calm.assign(text="calm too"), hot])  # labels 0-9 twice, then 0-2
+    (day, quotes), = spike_quotes(scored, tension_index(scored)).items()
+    assert str(day.date()) == "2025-09-11" and sorted(quotes["text"]) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("freq", ["0D", "-2W", "h", "2min", "M"])
+def test_bad_frequencies_are_refused(freq):
+    rows = pd.DataFrame({"date": ["2025-10-08"], "p_hostile": [1.0], "p_conciliatory": [0.0]})
+    with pytest.raises(ValueError, match="freq|frequency"):
+        tension_index(rows, freq=freq)
