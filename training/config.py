@@ -56,7 +56,8 @@ class TrainConfig:
     # share a batch; needs pair_batches. It asks the edit itself to move the prediction, since what the
     # two sides share cancels in the difference of their logits. On b1-b94 (head seed 15) weight 1 moved
     # the dev selection metric 0.896 -> 0.899/0.900 and dev pairs 0.786/0.768 -> 0.778/0.790 (seeds
-    # 15/16), within seed spread; weight 3 gave 0.895 and 0.774 (README, Training), so 0
+    # 15/16), no more than the mean of six seeds without it (0.899, pairs 0.783); weight 3 gave 0.895, 0.774
+    # (README, Training), so 0
     pair_loss_weight: float = 0.0
     use_augmented: bool = False  # add data/augmented.jsonl (tagged, generated) if present
     patience: int = 2  # epochs without a dev macro-F1 gain before stopping
