@@ -33,7 +33,15 @@ def shown_order(values: pd.Series) -> bool | None:
         >>> shown_order(pd.Series(["03/04/2025", "15/09/2025"]))
         True
     """
-    parts = _text(values).str.extract(_NUMERIC)
+    return _order(values, _numeric_parts(_text(values)))
+
+
+def _numeric_parts(text: pd.Series) -> pd.DataFrame:
+    """Columns 0-3: the first number, the second, the year and the rest of each numeric date (else NA)."""
+    return text.str.extract(_NUMERIC + r"((?s:.*))$")
+
+
+def _order(values: pd.Series, parts: pd.DataFrame) -> bool | None:
     first, second = pd.to_numeric(parts[0]), pd.to_numeric(parts[1])
     # a value with both numbers over 12 fits neither order: it is unreadable, not evidence
     day_first = values[((first > 12) & (second <= 12)).fillna(False).to_numpy(bool)]
@@ -64,9 +72,10 @@ class DateOrder:
     def resolve(self, values: pd.Series) -> bool:
         if self.given:
             return bool(self.dayfirst)
-        shown = shown_order(values)
+        parts = _numeric_parts(_text(values))
+        shown = _order(values, parts)
         if shown is None:
-            self.assumed |= self.dayfirst is None and bool(_text(values).str.match(_NUMERIC).any())
+            self.assumed |= self.dayfirst is None and bool(parts[0].notna().any())
             return bool(self.dayfirst)
         if self.dayfirst is not None and shown != self.dayfirst or shown and self.assumed:
             raise InputError("later dates are day-first, earlier ones were read month-first; pass "
@@ -88,17 +97,16 @@ def parse_dates(values: pd.Series, dayfirst: bool | None = None) -> pd.Series:
         [15, 3, 16]
     """
     text = _text(values).str.replace(_OFFSET, r"\1", regex=True, case=False)
+    parts = _numeric_parts(text)  # the offset is at the end: the numbers are the ones shown_order reads
     if dayfirst is None:
-        dayfirst = bool(shown_order(values))
-    parts = text.str.extract(_NUMERIC)
+        dayfirst = bool(_order(values, parts))
     numeric = parts[0].notna()
     if numeric.any():
         day, month = (parts[0], parts[1]) if dayfirst else (parts[1], parts[0])
         year = parts[2].where(parts[2].str.len() == 4,
                               parts[2].map(lambda y: f"{20 if int(y) < 69 else 19}{y}", na_action="ignore"))
         iso = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
-        rest = text.str.replace(_NUMERIC, "", regex=True)
-        text = text.where(~numeric, iso + rest)
+        text = text.where(~numeric, iso + parts[3])
     # every value now reads one way; "mixed" takes the rest (ISO, "15 September 2025", "Sep 15, 2025");
     # utc=True only keeps one dtype if an offset the pattern missed is left: naive values stay as written
     return pd.to_datetime(text, errors="coerce", format="mixed", utc=True).dt.tz_convert(None)

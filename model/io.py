@@ -162,7 +162,7 @@ def _read_csv(f: IO[str], path: str, chunk_size: int, on_bad_lines: str,
         except csv.Error as e:
             _bad_line(f"malformed CSV: {e}", path, reader.line_num, 1, "", on_bad_lines, rejects)
             continue
-        if not row or len(header) > 1 and row == [row[0]] and not row[0].strip():
+        if not row or len(header) > 1 and len(row) == 1 and not row[0].strip():
             continue  # a blank line, or one of spaces only, is not a row (in a one-column file it is)
         if len(row) != len(header):
             _bad_line(f"expected {len(header)} fields, saw {len(row)}", path, reader.line_num,
