@@ -43,9 +43,9 @@ def test_negative_quantifier_pairs(clf, texts, labels):
 
 
 # Known misses of the bundled model, kept as strict expected failures so a fix shows up: "our door is
-# closed" after a quarrel is read as warm (0.73); "we seek confrontation with no one" is read as hostile
-# (0.72) by the b1-b94 soup, as by the b1-b86 one and the models before the b1-b70 one (which read it
-# right, 0.90; the b1-b78 soup only just, 0.49 against 0.49)
+# closed" after a quarrel is read as warm (0.87); "we seek confrontation with no one" is read as hostile
+# by a hair by the b1-b126 soup (0.494 against 0.494), at 0.72 by the b1-b94 one, as by the b1-b86 one
+# and the models before the b1-b70 one (which read it right, 0.90; the b1-b78 soup only just)
 @pytest.mark.xfail(strict=True, reason="known weak spot of the bundled model (README, Figures)")
 @pytest.mark.parametrize("texts,labels", [
     (("We have a quarrel with Tokyo, and our door is closed.",
