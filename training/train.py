@@ -129,10 +129,11 @@ def train(config: TrainConfig) -> dict:
             # stay fp32, so the saved model is the same kind of object either way
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train_precision == "bf16"):
                 logits = network(**enc).logits
-            loss = loss_fn(logits.float(), labels) if weights is None else \
-                weighted_loss(logits.float(), labels, weights, loss_fn)
+            logits = logits.float()  # one cast, shared by every loss term below
+            loss = loss_fn(logits, labels) if weights is None else \
+                weighted_loss(logits, labels, weights, loss_fn)
             if config.pair_loss_weight:
-                loss = loss + config.pair_loss_weight * pair_difference_loss(logits.float(), labels, pair)
+                loss = loss + config.pair_loss_weight * pair_difference_loss(logits, labels, pair)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
             optim.step()
