@@ -55,7 +55,7 @@ def test_members_must_differ_only_in_seed(members, tiny_model_dir, tiny_data_dir
     with pytest.raises(ValueError, match="share a seed"):
         member_configs([members[0], members[0]])
     other = tmp_path / "lr"
-    train(_config(tiny_model_dir, tiny_data_dir, other, epochs=1, seed=5, learning_rate=1e-3))
+    train(_config(tiny_model_dir, tiny_data_dir, other, epochs=1, seed=5, learning_rate=5e-4))
     with pytest.raises(ValueError, match="learning_rate"):
         member_configs([members[0], other])
 

@@ -13,13 +13,14 @@ BUCKET_BATCHES = 50  # batches per length bucket: sorted within, shuffled across
 
 
 def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator,
-                pairs: list[int] | None = None) -> list[np.ndarray]:
+                pairs: list[int] | None = None, noise: float = 0.05) -> list[np.ndarray]:
     """Shuffled mini-batches of similar length, so padding (and CPU time) goes to real tokens.
 
-    The rows are shuffled, cut into windows of ``BUCKET_BATCHES`` batches, sorted by length inside each
+    The rows are shuffled, cut into windows of ``BUCKET_BATCHES`` batches (at most a quarter of the
+    rows), sorted by length inside each
     window and cut into batches; the batches are then shuffled, so every epoch still mixes lengths and
-    labels. The sort key carries +-30% noise so that batch membership changes from epoch to epoch (a
-    plain sort would serve the same batches every epoch on a small corpus). Every row appears once.
+    labels. The sort key carries +-``noise`` (a fraction), so rows of about one length also meet in
+    new batches. Every row appears once.
 
     With ``pairs`` (a pair number per row, -1 for a lone statement), the two sides of a pair travel as
     one unit and land in the same batch, so one update sees both sides (``TrainConfig.pair_batches``).
@@ -39,7 +40,9 @@ def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator,
     units_list = list(units.values())
     unit_len = np.array([max(lengths[i] for i in u) for u in units_list], dtype=float)
     order = rng.permutation(len(units_list))
-    per_window = batch_size * BUCKET_BATCHES
+    # at most a quarter of the rows a window, so that on a small corpus too each window, and so each
+    # batch, draws different rows every epoch (low key noise alone would serve the same batches)
+    per_window = min(batch_size * BUCKET_BATCHES, max(batch_size, len(lengths) // 4))
     out: list[np.ndarray] = []
     start = 0
     while start < len(order):
@@ -49,7 +52,7 @@ def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator,
             rows += len(units_list[order[end]])
             end += 1
         chunk = order[start:end]
-        keys = unit_len[chunk] * rng.uniform(0.7, 1.3, size=len(chunk))
+        keys = unit_len[chunk] * rng.uniform(1 - noise, 1 + noise, size=len(chunk))
         batch: list[int] = []
         for u in chunk[np.argsort(keys, kind="stable")]:
             if batch and len(batch) + len(units_list[u]) > batch_size:
@@ -65,7 +68,7 @@ def batch_order(lengths: list[int], batch_size: int, rng: np.random.Generator,
 def batches(ds: Dataset, tokenizer, config: TrainConfig, rng: np.random.Generator,
             lengths: list[int], pairs: list[int] | None = None):
     """Length-bucketed shuffled mini-batches, each padded to its own longest statement."""
-    for idx in batch_order(lengths, config.batch_size, rng, pairs):
+    for idx in batch_order(lengths, config.batch_size, rng, pairs, config.length_noise):
         rows = ds.select(idx)
         enc = tokenizer(list(rows["text"]), truncation=True, max_length=config.max_length,
                         padding=True, return_tensors="pt")

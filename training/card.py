@@ -85,7 +85,8 @@ def render_card(folder: Path) -> str:
         f"- {trained}, "
         f"lr {config['learning_rate']}, batch {config['batch_size']}, seed {config['seed']}, class "
         f"weighting {config['class_weighting']}, train max length {config['max_length']} tokens, "
-        f"forward pass in {config.get('train_precision', 'fp32')}; "
+        f"forward pass in {config.get('train_precision', 'fp32')}"
+        + (", word embeddings frozen" if config.get("freeze_embeddings") else "") + "; "
         f"{meta['train_seconds'] / 60:.1f} min on {meta['torch_threads']} CPU threads"
         + (" (all members together)." if soup else "."),
         f"- Temperature {meta['temperature']:.3f}"

@@ -81,6 +81,34 @@ def build_network(config: TrainConfig) -> torch.nn.Module:
         return network_class(config.head).from_pretrained(base_model_path(config), **kwargs)
 
 
+def make_optimizer(network: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW over the weights that train (``config.freeze_embeddings`` holds the word embeddings)."""
+    network.base_model.embeddings.word_embeddings.weight.requires_grad_(not config.freeze_embeddings)
+    # fused: one kernel a step instead of a loop over 100-odd tensors, the same update; it cut the
+    # optimizer from 17% of a step on 2 cores to 4% (python -m training.speed)
+    return torch.optim.AdamW([p for p in network.parameters() if p.requires_grad],
+                             lr=config.learning_rate, weight_decay=config.weight_decay, fused=True)
+
+
+def train_step(network: torch.nn.Module, batch: tuple, loss_fn, optim: torch.optim.Optimizer,
+               config: TrainConfig) -> float:
+    """One update on one mini-batch from ``batching.batches``; returns the loss."""
+    enc, labels, weights, pair = batch
+    # bf16 autocast covers the forward pass only; the weights, the optimizer state and the loss stay
+    # fp32, so the saved model is the same kind of object either way
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train_precision == "bf16"):
+        logits = network(**enc).logits
+    logits = logits.float()  # one cast, shared by every loss term below
+    loss = loss_fn(logits, labels) if weights is None else weighted_loss(logits, labels, weights, loss_fn)
+    if config.pair_loss_weight:
+        loss = loss + config.pair_loss_weight * pair_difference_loss(logits, labels, pair)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_([p for g in optim.param_groups for p in g["params"]], 1.0)
+    optim.step()
+    optim.zero_grad()
+    return loss.item()
+
+
 def evaluate_f1(clf: Classifier, ds: Dataset) -> tuple[float, np.ndarray]:
     probs, _ = predict_proba(list(ds["text"]), model=clf)
     return f1_score(list(ds["labels"]), probs.argmax(1), average="macro"), probs
@@ -111,8 +139,7 @@ def train(config: TrainConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
 
     steps = config.epochs * -(-len(train_ds) // config.batch_size)
-    optim = torch.optim.AdamW(network.parameters(), lr=config.learning_rate,
-                              weight_decay=config.weight_decay)
+    optim = make_optimizer(network, config)
     sched = get_linear_schedule_with_warmup(optim, int(config.warmup_ratio * steps), steps)
     loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(list(train_ds["labels"]), config),
                                         label_smoothing=config.label_smoothing)
@@ -124,22 +151,9 @@ def train(config: TrainConfig) -> dict:
     for epoch in range(1, config.epochs + 1):
         network.train()
         losses = []
-        for enc, labels, weights, pair in batches(train_ds, tokenizer, config, rng, lengths, pairs):
-            # bf16 autocast covers the forward pass only; the weights, the optimizer state and the loss
-            # stay fp32, so the saved model is the same kind of object either way
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train_precision == "bf16"):
-                logits = network(**enc).logits
-            logits = logits.float()  # one cast, shared by every loss term below
-            loss = loss_fn(logits, labels) if weights is None else \
-                weighted_loss(logits, labels, weights, loss_fn)
-            if config.pair_loss_weight:
-                loss = loss + config.pair_loss_weight * pair_difference_loss(logits, labels, pair)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
-            optim.step()
+        for batch in batches(train_ds, tokenizer, config, rng, lengths, pairs):
+            losses.append(train_step(network, batch, loss_fn, optim, config))
             sched.step()
-            optim.zero_grad()
-            losses.append(loss.item())
         network.eval()
         clf = Classifier(network, tokenizer, out, "fp32", 1.0, config.max_length)
         dev_f1, _ = evaluate_f1(clf, dev_ds)

@@ -1,0 +1,85 @@
+"""Where a training run's minutes go: time the real training step under a few config variants.
+
+Run: ``python -m training.speed --rows 5120``. Each variant trains a fresh copy of the base model on the
+same first ``rows`` train texts for one pass (``train.train_step`` on ``batching.batches``, as
+``detente train`` does) and reports seconds and padded tokens per row. The variants add this project's
+speed-ups one at a time, from the settings before them to the default config, so each one's share shows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import numpy as np
+import torch
+from transformers import AutoTokenizer
+
+from .batching import batches
+from .config import TrainConfig
+from .data import load_split
+from .train import base_model_path, build_network, make_optimizer, resolve_precision, train_step
+
+# name -> (TrainConfig changes, fused optimizer); the last is the default config
+VARIANTS = {
+    "before (loop AdamW, length noise 0.3)": ({"length_noise": 0.3, "freeze_embeddings": False}, False),
+    "+ fused AdamW": ({"length_noise": 0.3, "freeze_embeddings": False}, True),
+    "+ length noise 0.05": ({"freeze_embeddings": False}, True),
+    "+ word embeddings frozen (default)": ({}, True),
+}
+
+
+def time_variant(config: TrainConfig, rows: int, fused: bool = True) -> dict:
+    """One pass over the first ``rows`` shuffled train texts; seconds, steps and padded tokens per row.
+
+    Example:
+        >>> time_variant(TrainConfig(), rows=640)["seconds"]  # doctest: +SKIP
+        9.1
+    """
+    config = resolve_precision(config)
+    torch.manual_seed(config.seed)
+    ds = load_split(config.data_dir, "train", with_contrast=config.use_contrast).shuffle(seed=config.seed)
+    ds = ds.select(range(min(rows, len(ds))))
+    tokenizer = AutoTokenizer.from_pretrained(base_model_path(config), local_files_only=True)
+    lengths = [len(ids) for ids in tokenizer(list(ds["text"]), truncation=True,
+                                             max_length=config.max_length)["input_ids"]]
+    network = build_network(config)
+    network.train()
+    optim = make_optimizer(network, config)
+    if not fused:  # the optimizer of the earlier runs: same update, one tensor at a time
+        optim = torch.optim.AdamW(optim.param_groups[0]["params"], lr=config.learning_rate,
+                                  weight_decay=config.weight_decay, foreach=False)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    steps, tokens, start = 0, 0, time.perf_counter()
+    for batch in batches(ds, tokenizer, config, np.random.default_rng(config.seed), lengths):
+        train_step(network, batch, loss_fn, optim, config)
+        steps, tokens = steps + 1, tokens + batch[0]["input_ids"].numel()
+    return {"seconds": round(time.perf_counter() - start, 1), "steps": steps, "rows": len(ds),
+            "padded_tokens_per_row": round(tokens / len(ds), 1),
+            "real_tokens_per_row": round(float(np.mean(lengths)), 1)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="time the training step under config variants")
+    parser.add_argument("--rows", type=int, default=5120)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--base-model", help="base model folder (default: all-MiniLM-L6-v2 package)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    base = TrainConfig(data_dir=args.data_dir, base_model=args.base_model)
+    report = {}
+    for name, (changes, fused) in VARIANTS.items():
+        report[name] = time_variant(dataclasses.replace(base, **changes), args.rows, fused)
+        r = report[name]
+        print(f"{name:40s} {r['seconds']:7.1f} s  {r['padded_tokens_per_row']:5.1f} padded tokens/row",
+              flush=True)
+    print(json.dumps({"threads": args.threads, **report}, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()
