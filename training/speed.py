@@ -18,8 +18,8 @@ from transformers import AutoTokenizer
 
 from .batching import batches
 from .config import TrainConfig
-from .data import load_split
-from .train import base_model_path, build_network, make_optimizer, resolve_precision, train_step
+from .train import (base_model_path, build_network, load_train, make_optimizer, resolve_precision,
+                    token_lengths, train_step)
 
 # name -> (TrainConfig changes, fused optimizer); the last is the default config
 VARIANTS = {
@@ -37,19 +37,14 @@ def time_variant(config: TrainConfig, rows: int, fused: bool = True) -> dict:
         >>> time_variant(TrainConfig(), rows=640)["seconds"]  # doctest: +SKIP
         9.1
     """
-    config = resolve_precision(config)
+    config = resolve_precision(dataclasses.replace(config, max_train_samples=rows))
     torch.manual_seed(config.seed)
-    ds = load_split(config.data_dir, "train", with_contrast=config.use_contrast).shuffle(seed=config.seed)
-    ds = ds.select(range(min(rows, len(ds))))
+    ds = load_train(config)
     tokenizer = AutoTokenizer.from_pretrained(base_model_path(config), local_files_only=True)
-    lengths = [len(ids) for ids in tokenizer(list(ds["text"]), truncation=True,
-                                             max_length=config.max_length)["input_ids"]]
+    lengths = token_lengths(tokenizer, ds, config)
     network = build_network(config)
     network.train()
-    optim = make_optimizer(network, config)
-    if not fused:  # the optimizer of the earlier runs: same update, one tensor at a time
-        optim = torch.optim.AdamW(optim.param_groups[0]["params"], lr=config.learning_rate,
-                                  weight_decay=config.weight_decay, foreach=False)
+    optim = make_optimizer(network, config, fused)
     loss_fn = torch.nn.CrossEntropyLoss()
     steps, tokens, start = 0, 0, time.perf_counter()
     for batch in batches(ds, tokenizer, config, np.random.default_rng(config.seed), lengths):
