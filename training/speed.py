@@ -23,10 +23,12 @@ from .train import (base_model_path, build_network, load_train, make_optimizer, 
 
 # name -> (TrainConfig changes, fused optimizer); the last is the default config
 VARIANTS = {
-    "before (loop AdamW, length noise 0.3)": ({"length_noise": 0.3, "freeze_embeddings": False}, False),
-    "+ fused AdamW": ({"length_noise": 0.3, "freeze_embeddings": False}, True),
-    "+ length noise 0.05": ({"freeze_embeddings": False}, True),
-    "+ word embeddings frozen (default)": ({}, True),
+    "before (loop AdamW, length noise 0.3)": (
+        {"length_noise": 0.3, "freeze_embeddings": False, "fast_dropout": False}, False),
+    "+ fused AdamW": ({"length_noise": 0.3, "freeze_embeddings": False, "fast_dropout": False}, True),
+    "+ length noise 0.05": ({"freeze_embeddings": False, "fast_dropout": False}, True),
+    "+ word embeddings frozen": ({"fast_dropout": False}, True),
+    "+ dropout masks from 16-bit slices (default)": ({}, True),
 }
 
 

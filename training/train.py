@@ -35,6 +35,7 @@ from .batching import batches
 from .calibrate import fit_confidence_map, fit_temperature, raw_logits
 from .config import TrainConfig
 from .data import fingerprint, load_split
+from .dropout import use_fast_dropout
 from .evaluate import guide_gate
 from .losses import class_weights, pair_difference_loss, weighted_loss
 
@@ -78,7 +79,10 @@ def build_network(config: TrainConfig) -> torch.nn.Module:
     with torch.random.fork_rng(devices=[], enabled=config.head_seed is not None):
         if config.head_seed is not None:
             torch.manual_seed(config.head_seed)
-        return network_class(config.head).from_pretrained(base_model_path(config), **kwargs)
+        network = network_class(config.head).from_pretrained(base_model_path(config), **kwargs)
+    if config.fast_dropout:
+        use_fast_dropout(network)
+    return network
 
 
 def load_train(config: TrainConfig) -> Dataset:
@@ -136,6 +140,18 @@ def evaluate_f1(clf: Classifier, ds: Dataset) -> tuple[float, np.ndarray]:
     return f1_score(list(ds["labels"]), probs.argmax(1), average="macro"), probs
 
 
+def selection_classifier(network: torch.nn.Module, tokenizer, config: TrainConfig) -> Classifier:
+    """The network as the per-epoch dev pass scores it: in bf16 when the forward pass trained in bf16.
+
+    That pass only picks the epoch. In bf16 it took 13 s against 24 s in fp32 for the 3,912 dev texts
+    on 2 cores, with the same macro-F1 (runs/fd126_s15); the bf16 gate checks the two agree on every
+    model, and calibration and the gates still score the chosen epoch in fp32.
+    """
+    precision = "bf16" if config.train_precision == "bf16" else "fp32"
+    return Classifier(convert(network, precision), tokenizer, Path(config.output_dir), precision, 1.0,
+                      config.max_length)
+
+
 def train(config: TrainConfig) -> dict:
     """Fine-tune, select on dev macro-F1, calibrate, gate the fast paths, save. Returns the metrics.
 
@@ -172,8 +188,7 @@ def train(config: TrainConfig) -> dict:
             losses.append(train_step(network, batch, loss_fn, optim, config))
             sched.step()
         network.eval()
-        clf = Classifier(network, tokenizer, out, "fp32", 1.0, config.max_length)
-        dev_f1, _ = evaluate_f1(clf, dev_ds)
+        dev_f1, _ = evaluate_f1(selection_classifier(network, tokenizer, config), dev_ds)
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "dev_macro_f1": dev_f1,
                         "elapsed_s": round(time.time() - t0, 1)})
         log.info("epoch %d loss %.4f dev macro-F1 %.4f", epoch, np.mean(losses), dev_f1)
