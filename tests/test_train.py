@@ -324,3 +324,24 @@ def test_speed_probe_times_the_real_step(tiny_model_dir, tiny_data_dir):
     out = time_variant(config, rows=12, fused=False)
     assert out["rows"] == 12 and out["steps"] == 3 and out["seconds"] >= 0
     assert out["padded_tokens_per_row"] >= out["real_tokens_per_row"] > 0
+
+
+def test_speed_probe_interleaves_rounds_and_reports_medians(tiny_model_dir, tiny_data_dir, monkeypatch):
+    from training import speed
+
+    calls = []
+    fake = iter([3.0, 10.0, 1.0, 20.0, 2.0, 30.0])
+
+    def time_variant(config, rows, fused=True):
+        calls.append(config.fast_dropout)
+        return {"seconds": next(fake), "steps": 1, "rows": rows, "padded_tokens_per_row": 2.0,
+                "real_tokens_per_row": 1.0}
+
+    monkeypatch.setattr(speed, "time_variant", time_variant)
+    report = speed.main(["--rows", "8", "--rounds", "3", "--variants", "3", "4",
+                         "--base-model", str(tiny_model_dir), "--data-dir", str(tiny_data_dir)])
+    assert calls == [False, True] * 3  # one of each per round, not three of one then three of the other
+    first, default = list(report)
+    assert "default" in default
+    assert report[first]["seconds"] == 2.0 and report[first]["seconds_each_round"] == [3.0, 1.0, 2.0]
+    assert report[default]["seconds"] == 20.0

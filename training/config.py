@@ -34,8 +34,12 @@ class TrainConfig:
     learning_rate: float = 8e-5
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
-    epochs: int = 4  # the bundled model; 5 gave dev 0.905 against 0.909 (seed 15, corpus of commit
-    # 170e346) and took 16.6 min against 12.7
+    # 3 keeps a b1-b126 run under 20 minutes on 2 cores on a slow day: seeds 15 and 16 (head seed 15)
+    # took 1,010 s and 1,000 s on 2026-12-02, when 4 epochs took 1,237 s and 1,285 s. The fourth epoch
+    # bought 0.002 of the dev selection metric on both seeds and 0.7 points of dev pairs on average
+    # (README, Training); the bundled soup's members trained 4 (--epochs 4). 5 gave dev 0.905 against
+    # 0.909 with 4 (seed 15, corpus of commit 170e346)
+    epochs: int = 3
     batch_size: int = 32
     class_weighting: str = "balanced"  # "balanced" or "none"
     label_smoothing: float = 0.0
@@ -72,8 +76,8 @@ class TrainConfig:
     # 0.909 / pairs 0.819 against 0.909 / 0.818 (README, Training)
     freeze_embeddings: bool = True
     # swap torch's dropout for training.dropout.FastDropout: the same p (to 6 decimals), masks from a
-    # quarter of the random draws; mask drawing was about a tenth of a training step
-    # (python -m training.speed: README, Training)
+    # quarter of the random draws; a few percent off the training step (python -m training.speed --rows
+    # 1280 --rounds 6 --variants 3 4: median 17.25 s against 17.75 s; README, Training)
     fast_dropout: bool = True
     patience: int = 2  # epochs without a dev macro-F1 gain before stopping
     # >1: train this many runs (seeds seed, seed+1, ...) and average their weights into one model

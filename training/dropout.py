@@ -1,13 +1,13 @@
-"""Dropout whose masks cost a quarter of the random draws torch's own takes.
+"""Dropout whose masks take a quarter of the random draws torch's own does.
 
-torch's CPU dropout draws one Bernoulli sample per element from the single-threaded mt19937 generator:
-about 2.7 ms for one 32 x 35 x 384 bf16 activation on this project's 2-core machine, and the base
-applies it 20 times a training step (embeddings, two places in each of six layers, the head), so mask
-drawing alone was about a tenth of the step. Cutting each 63-bit draw of ``random_()`` into four 16-bit
-slices gives four masks' worth of randomness per draw (1.2 ms for the same activation, gradient
-included). The attention-probability dropout is left to ``scaled_dot_product_attention``, which reads
-only ``.p`` from the module: turning it off instead made steps slower, since the kernel then chosen is
-slower on these short sequences.
+torch's CPU dropout draws one Bernoulli sample per element from the single-threaded mt19937 generator,
+and the base applies it 20 times a training step (embeddings, two places in each of six layers, the
+head). Cutting each 63-bit draw of ``random_()`` into four 16-bit slices gives four elements' worth of
+randomness per draw. The gain is a few percent of a step, smaller than this machine's drift from minute
+to minute, so it was timed in interleaved rounds: ``python -m training.speed --rows 1280 --rounds 6
+--variants 3 4`` gave a median of 17.25 s against 17.75 s (faster in 5 of 6 rounds). The
+attention-probability dropout happens inside ``scaled_dot_product_attention``, which reads only ``.p``
+from the module, so it stays torch's.
 """
 
 from __future__ import annotations

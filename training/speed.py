@@ -4,6 +4,9 @@ Run: ``python -m training.speed --rows 5120``. Each variant trains a fresh copy 
 same first ``rows`` train texts for one pass (``train.train_step`` on ``batching.batches``, as
 ``detente train`` does) and reports seconds and padded tokens per row. The variants add this project's
 speed-ups one at a time, from the settings before them to the default config, so each one's share shows.
+The machine's speed drifts by a tenth or more from minute to minute, more than the last speed-ups are
+worth, so ``--rounds N`` runs every chosen variant once a round, N rounds interleaved, and reports each
+one's median (``--variants 3 4`` picks variants by their place in the table, from 0).
 """
 
 from __future__ import annotations
@@ -62,19 +65,27 @@ def main(argv: list[str] | None = None) -> dict:
 
     parser = argparse.ArgumentParser(description="time the training step under config variants")
     parser.add_argument("--rows", type=int, default=5120)
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds; medians reported")
+    parser.add_argument("--variants", type=int, nargs="+", help="places in the table (default: all)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--base-model", help="base model folder (default: all-MiniLM-L6-v2 package)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     base = TrainConfig(data_dir=args.data_dir, base_model=args.base_model)
-    report = {}
-    for name, (changes, fused) in VARIANTS.items():
-        report[name] = time_variant(dataclasses.replace(base, **changes), args.rows, fused)
-        r = report[name]
-        print(f"{name:40s} {r['seconds']:7.1f} s  {r['padded_tokens_per_row']:5.1f} padded tokens/row",
-              flush=True)
-    print(json.dumps({"threads": args.threads, **report}, indent=2))
+    names = list(VARIANTS)
+    chosen = [names[i] for i in args.variants] if args.variants else names
+    runs: dict[str, list[dict]] = {name: [] for name in chosen}
+    for round_ in range(1, args.rounds + 1):
+        for name in chosen:
+            changes, fused = VARIANTS[name]
+            r = time_variant(dataclasses.replace(base, **changes), args.rows, fused)
+            runs[name].append(r)
+            print(f"round {round_}  {name:46s} {r['seconds']:7.1f} s  "
+                  f"{r['padded_tokens_per_row']:5.1f} padded tokens/row", flush=True)
+    report = {name: {**rs[0], "seconds": float(np.median([r["seconds"] for r in rs])),
+                     "seconds_each_round": [r["seconds"] for r in rs]} for name, rs in runs.items()}
+    print(json.dumps({"threads": args.threads, "rounds": args.rounds, **report}, indent=2))
     return report
 
 
