@@ -33,8 +33,9 @@ def test_off_in_eval_and_at_zero_and_repeats_for_a_seed():
     b = FastDropout(0.1).train()(x)
     assert torch.equal(a, b)
     assert not torch.equal(a, FastDropout(0.1).train()(x))  # the next draws differ
-    with pytest.raises(ValueError):
-        FastDropout(1.0)
+    for p in (1.0, 0.99999, 1e-6, -0.1):  # p that rounds to all or nothing on the 16-bit grid
+        with pytest.raises(ValueError):
+            FastDropout(p)
 
 
 def test_gradient_is_the_mask_times_the_scale():
@@ -84,3 +85,21 @@ def test_epoch_selection_scores_a_bf16_copy_when_training_in_bf16(tiny_model_dir
     a, _ = predict_proba(texts, model=bf16)
     b, _ = predict_proba(texts, model=fp32)
     assert abs(a - b).max() < 0.05
+
+
+def test_train_picks_the_epoch_with_the_selection_copy(tiny_model_dir, tiny_data_dir, tmp_path, monkeypatch):
+    from training import train as train_module
+
+    seen = []
+    real = train_module.selection_classifier
+
+    def spy(network, tokenizer, config):
+        clf = real(network, tokenizer, config)
+        seen.append(clf.precision)
+        return clf
+
+    monkeypatch.setattr(train_module, "selection_classifier", spy)
+    train_module.train(TrainConfig(base_model=str(tiny_model_dir), data_dir=str(tiny_data_dir),
+                                   output_dir=str(tmp_path), epochs=2, patience=2, batch_size=8,
+                                   max_length=24, threads=1, train_precision="bf16", save_fp16=False))
+    assert seen == ["bf16", "bf16"]  # once an epoch, in the training precision

@@ -338,6 +338,7 @@ def test_speed_probe_interleaves_rounds_and_reports_medians(tiny_model_dir, tiny
                 "real_tokens_per_row": 1.0}
 
     monkeypatch.setattr(speed, "time_variant", time_variant)
+    monkeypatch.setattr(speed.torch, "set_num_threads", lambda n: None)  # not for the rest of the session
     report = speed.main(["--rows", "8", "--rounds", "3", "--variants", "3", "4",
                          "--base-model", str(tiny_model_dir), "--data-dir", str(tiny_data_dir)])
     assert calls == [False, True] * 3  # one of each per round, not three of one then three of the other

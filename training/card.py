@@ -73,8 +73,9 @@ def render_card(folder: Path) -> str:
         head_flag = f" --head-seed {head_seed}" if head_seed is not None else ""
         lines.append(
             f"- A weight average (model soup, `training/soup.py`) of {len(members)} runs identical but for "
-            f"the seed ({', '.join(str(m['seed']) for m in members)}){shared}; `detente train --soup "
-            f"{len(members)} --seed {members[0]['seed']}{head_flag}` reproduces it {_on_corpus(meta)}. "
+            f"the seed ({', '.join(str(m['seed']) for m in members)}){shared}; its recipe is this folder's "
+            f"`training_config.json` (`--soup {len(members)} --seed {members[0]['seed']}{head_flag}` and the "
+            f"settings saved there), and `detente train --config` on that file runs it {_on_corpus(meta)}. "
             "Dev macro-F1 of the members "
             + ", ".join(f"{m['dev_macro_f1']:.3f}" for m in members)
             + f"; of the average {meta['dev_macro_f1']:.3f}.")

@@ -72,11 +72,11 @@ class TrainConfig:
     length_noise: float = 0.05
     # keep the word-embedding matrix (11.7M of the model's 22.7M weights) as the base has it; the rest,
     # position embeddings included, trains. With length_noise 0.05 and the fused optimizer it took a
-    # b1-b126 run (seed 15, head seed 15) from 1,834 s to 1,197 s on 2 cores, at dev selection metric
+    # four-epoch b1-b126 run (seed 15, head seed 15) from 1,834 s to 1,197 s on 2 cores, at dev selection metric
     # 0.909 / pairs 0.819 against 0.909 / 0.818 (README, Training)
     freeze_embeddings: bool = True
-    # swap torch's dropout for training.dropout.FastDropout: the same p (to 6 decimals), masks from a
-    # quarter of the random draws; a few percent off the training step (python -m training.speed --rows
+    # swap torch's nn.Dropout for training.dropout.FastDropout: p within 1/65536 (0.100006 for 0.1),
+    # masks from a quarter of the random draws; a few percent off the training step (python -m training.speed --rows
     # 1280 --rounds 6 --variants 3 4: median 17.25 s against 17.75 s; README, Training)
     fast_dropout: bool = True
     patience: int = 2  # epochs without a dev macro-F1 gain before stopping
