@@ -24,15 +24,25 @@ from .config import TrainConfig
 from .train import (base_model_path, build_network, load_train, make_optimizer, resolve_precision,
                     token_lengths, train_step)
 
-# name -> (TrainConfig changes, fused optimizer); the last is the default config
-VARIANTS = {
-    "before (loop AdamW, length noise 0.3)": (
-        {"length_noise": 0.3, "freeze_embeddings": False, "fast_dropout": False}, False),
-    "+ fused AdamW": ({"length_noise": 0.3, "freeze_embeddings": False, "fast_dropout": False}, True),
-    "+ length noise 0.05": ({"freeze_embeddings": False, "fast_dropout": False}, True),
-    "+ word embeddings frozen": ({"fast_dropout": False}, True),
-    "+ dropout masks from 16-bit slices (default)": ({}, True),
-}
+# The settings before the speed-ups; each later variant takes one more of them back to the default
+# ("fused" is the optimizer's kernel, passed to make_optimizer rather than set in TrainConfig).
+BEFORE = {"fused": False, "length_noise": 0.3, "freeze_embeddings": False, "fast_dropout": False}
+STEPS = [("before (loop AdamW, length noise 0.3)", None), ("+ fused AdamW", "fused"),
+         ("+ length noise 0.05", "length_noise"), ("+ word embeddings frozen", "freeze_embeddings"),
+         ("+ dropout masks from 16-bit slices (default)", "fast_dropout")]
+
+
+def _variants() -> dict[str, tuple[dict, bool]]:
+    """name -> (TrainConfig changes, fused optimizer), cumulative; the last is the default config."""
+    out, left = {}, dict(BEFORE)
+    for name, undone in STEPS:
+        left.pop(undone, None)
+        changes = {k: v for k, v in left.items() if k != "fused"}
+        out[name] = (changes, left.get("fused", True))
+    return out
+
+
+VARIANTS = _variants()
 
 
 def time_variant(config: TrainConfig, rows: int, fused: bool = True) -> dict:
