@@ -188,20 +188,22 @@ def test_skip_bad_lines_to_rejects(tmp_path, tiny_clf):
 
 
 def test_kill_mid_run_leaves_no_partial_output(tmp_path, tiny_model_dir):
-    src = tmp_path / "big.csv"
-    pd.DataFrame({"text": ["we welcome the agreement and the talks"] * 60000}).to_csv(src, index=False)
+    # Rows come through a pipe this test keeps open, so the run is surely mid-way when it is killed
     out = tmp_path / "out.csv"
-    code = ("import sys; from model.score import score_file; from model.loader import load_model;"
-            f"score_file({str(src)!r}, {str(out)!r}, model=load_model({str(tiny_model_dir)!r}),"
-            " chunk_size=500)")
-    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(p.name.endswith(".part") for p in tmp_path.iterdir()):
+    code = ("from model.score import score_file; from model.loader import load_model;"
+            f"score_file('-', {str(out)!r}, model=load_model({str(tiny_model_dir)!r}), chunk_size=50)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc.stdin.write(b"text\n" + b"we welcome the agreement and the talks\n" * 120)
+    proc.stdin.flush()
+    deadline = time.time() + 120
+    while time.time() < deadline and not [p for p in tmp_path.iterdir() if p.name.endswith(".part")
+                                          and p.stat().st_size > 0]:
+        assert proc.poll() is None
         time.sleep(0.05)
-    time.sleep(0.5)
     parts = [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    proc.stdin.close()
     assert parts, "the run never started writing"
     assert not out.exists()
 
@@ -285,16 +287,26 @@ def test_summary_names_where_rejects_went(tmp_path, tiny_clf):
 
 
 def test_sigterm_removes_the_temporary_file(tmp_path, tiny_model_dir):
-    src = tmp_path / "big.csv"
-    pd.DataFrame({"text": ["we welcome the agreement and the talks"] * 60000}).to_csv(src, index=False)
+    # The input is a pipe this test keeps open, so the job cannot finish before the signal lands: it has
+    # written its first chunk to the temporary file and waits for more rows (a file raced on fast machines)
     out = tmp_path / "out.csv"
-    proc = subprocess.Popen([sys.executable, "-m", "model.cli", "score", str(src), "-o", str(out),
-                             "--model", str(tiny_model_dir), "--chunk-size", "500", "--no-progress"],
-                            stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(p.name.endswith(".part") for p in tmp_path.iterdir()):
+    proc = subprocess.Popen([sys.executable, "-m", "model.cli", "score", "-", "-o", str(out),
+                             "--model", str(tiny_model_dir), "--chunk-size", "50", "--no-progress"],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(b"text\n" + b"we welcome the agreement and the talks\n" * 120)
+    proc.stdin.flush()
+    deadline = time.time() + 120
+    while time.time() < deadline and not [p for p in tmp_path.iterdir() if p.name.endswith(".part")
+                                          and p.stat().st_size > 0]:
+        assert proc.poll() is None, proc.stderr.read().decode()
         time.sleep(0.05)
+    assert proc.poll() is None
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    try:
+        proc.wait(timeout=60)  # stdin stays open until then: an end of input must not race the signal
+    finally:
+        proc.kill()
+        proc.stdin.close()
+    err = proc.stderr.read()
     assert proc.returncode == 128 + signal.SIGTERM and b"terminated" in err
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
