@@ -64,6 +64,18 @@ def test_fitted_map_is_monotone_bounded_and_lowers_ece_of_an_overconfident_model
     assert after < before / 2
 
 
+def test_a_collapsed_model_gets_a_flat_map_that_loads():
+    # every dev row with one and the same top confidence: isotonic regression keeps a single breakpoint
+    from model.loader import parse_confidence_map
+
+    p = np.tile([[0.5, 0.3, 0.2]], (30, 1))
+    y = np.array([0] * 20 + [1] * 10)
+    m = fit_confidence_map(p, y)
+    xs, ys = parse_confidence_map(m)
+    assert xs == (1 / 3, 1.0) and ys[0] == ys[1] == pytest.approx(2 / 3)
+    assert apply_confidence_map(p[:1], xs, ys)[0, 0] == pytest.approx(2 / 3)
+
+
 def test_temperature_cools_an_overconfident_model():
     rng = np.random.default_rng(2)
     y = rng.integers(0, 3, 600)

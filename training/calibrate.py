@@ -47,8 +47,12 @@ def fit_confidence_map(probs: np.ndarray, labels: np.ndarray) -> dict:
     correct = (probs.argmax(1) == labels).astype(np.float64)
     iso = IsotonicRegression(y_min=1.0 / probs.shape[1], y_max=MAX_CONFIDENCE, out_of_bounds="clip")
     iso.fit(conf, correct)
-    return {"method": "isotonic_top_label", "x": [float(v) for v in iso.X_thresholds_],
-            "y": [float(v) for v in iso.y_thresholds_], "n": int(len(labels))}
+    xs, ys = [float(v) for v in iso.X_thresholds_], [float(v) for v in iso.y_thresholds_]
+    if len(xs) == 1:
+        # every dev row had the same top confidence (a collapsed model): the fit is one constant, stored
+        # as a flat line over all confidences because a saved map needs two breakpoints
+        xs, ys = [1.0 / probs.shape[1], 1.0], ys * 2
+    return {"method": "isotonic_top_label", "x": xs, "y": ys, "n": int(len(labels))}
 
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:
