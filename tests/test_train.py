@@ -20,6 +20,7 @@ def _config(tiny_model_dir, tiny_data_dir, out, **kw):
                 # 1e-3 for 40 epochs learns all three steadily
                 epochs=40, batch_size=8, learning_rate=1e-3, warmup_ratio=0.0, patience=40,
                 max_length=24, save_fp16=False, threads=1,
+                train_precision="fp32",  # "auto" trains in bf16 only on CPUs that have it natively
                 contrast_repeats=2,  # the random tiny model needs the extra steps to overfit
                 freeze_embeddings=False)  # and its random word embeddings must train to separate words
     return TrainConfig(**{**base, **kw})
@@ -52,8 +53,7 @@ def test_folder_is_self_describing(trained):
     assert saved["temperature"] > 0
     assert "passed" in saved["int8_gate"] and "passed" in saved["bf16_gate"]
     assert TrainConfig.load(out).epochs == 40
-    # "auto" is resolved before training, so the saved config says which precision actually ran
-    assert TrainConfig.load(out).train_precision in ("fp32", "bf16")
+    assert TrainConfig.load(out).train_precision == "fp32"
     # the corpus it learned from: a digest per file and the statements per split
     from training.data import fingerprint
 
@@ -346,3 +346,13 @@ def test_speed_probe_interleaves_rounds_and_reports_medians(tiny_model_dir, tiny
     assert "default" in default
     assert report[first]["seconds"] == 2.0 and report[first]["seconds_each_round"] == [3.0, 1.0, 2.0]
     assert report[default]["seconds"] == 20.0
+
+
+def test_auto_precision_is_resolved_to_what_this_cpu_runs(monkeypatch):
+    # resolved before training, so the saved config says which precision actually ran
+    import training.train as train_module
+
+    for native, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(train_module, "native_bf16", lambda native=native: native)
+        assert train_module.resolve_precision(TrainConfig()).train_precision == expected
+        assert train_module.resolve_precision(TrainConfig(train_precision="fp32")).train_precision == "fp32"
