@@ -187,19 +187,26 @@ def test_skip_bad_lines_to_rejects(tmp_path, tiny_clf):
     assert pd.read_csv(out)["text"].tolist() == ["fine", "also fine"]
 
 
-def test_kill_mid_run_leaves_no_partial_output(tmp_path, tiny_model_dir):
-    # Rows come through a pipe this test keeps open, so the run is surely mid-way when it is killed
-    out = tmp_path / "out.csv"
-    code = ("from model.score import score_file; from model.loader import load_model;"
-            f"score_file('-', {str(out)!r}, model=load_model({str(tiny_model_dir)!r}), chunk_size=50)")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def _writing_from_a_pipe(cmd: list[str], folder, stderr) -> subprocess.Popen:
+    """Start ``cmd`` scoring rows that come through a pipe this test keeps open, and return it once its
+    temporary file holds bytes: the run is then surely mid-way, waiting for more rows, on any machine (a
+    whole file raced fast ones, finishing before the signal landed)."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=stderr)
     proc.stdin.write(b"text\n" + b"we welcome the agreement and the talks\n" * 120)
     proc.stdin.flush()
     deadline = time.time() + 120
-    while time.time() < deadline and not [p for p in tmp_path.iterdir() if p.name.endswith(".part")
+    while time.time() < deadline and not [p for p in folder.iterdir() if p.name.endswith(".part")
                                           and p.stat().st_size > 0]:
-        assert proc.poll() is None
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else proc.returncode
         time.sleep(0.05)
+    return proc
+
+
+def test_kill_mid_run_leaves_no_partial_output(tmp_path, tiny_model_dir):
+    out = tmp_path / "out.csv"
+    code = ("from model.score import score_file; from model.loader import load_model;"
+            f"score_file('-', {str(out)!r}, model=load_model({str(tiny_model_dir)!r}), chunk_size=50)")
+    proc = _writing_from_a_pipe([sys.executable, "-c", code], tmp_path, subprocess.DEVNULL)
     parts = [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -287,19 +294,10 @@ def test_summary_names_where_rejects_went(tmp_path, tiny_clf):
 
 
 def test_sigterm_removes_the_temporary_file(tmp_path, tiny_model_dir):
-    # The input is a pipe this test keeps open, so the job cannot finish before the signal lands: it has
-    # written its first chunk to the temporary file and waits for more rows (a file raced on fast machines)
     out = tmp_path / "out.csv"
-    proc = subprocess.Popen([sys.executable, "-m", "model.cli", "score", "-", "-o", str(out),
-                             "--model", str(tiny_model_dir), "--chunk-size", "50", "--no-progress"],
-                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    proc.stdin.write(b"text\n" + b"we welcome the agreement and the talks\n" * 120)
-    proc.stdin.flush()
-    deadline = time.time() + 120
-    while time.time() < deadline and not [p for p in tmp_path.iterdir() if p.name.endswith(".part")
-                                          and p.stat().st_size > 0]:
-        assert proc.poll() is None, proc.stderr.read().decode()
-        time.sleep(0.05)
+    proc = _writing_from_a_pipe([sys.executable, "-m", "model.cli", "score", "-", "-o", str(out), "--model",
+                                 str(tiny_model_dir), "--chunk-size", "50", "--no-progress"],
+                                tmp_path, subprocess.PIPE)
     assert proc.poll() is None
     proc.send_signal(signal.SIGTERM)
     try:

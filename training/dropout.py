@@ -43,8 +43,7 @@ class FastDropout(torch.nn.Module):
         low, top = 2 * half, half
         order = [low, low, low, top] if sys.byteorder == "little" else [top, low, low, low]
         # int16 thresholds compare with the slices without widening them, when they fit in int16
-        self.narrow = low < 32768
-        dtype = torch.int16 if self.narrow else torch.int32
+        dtype = torch.int16 if low < 32768 else torch.int32
         self.register_buffer("thresholds", torch.tensor(order, dtype=dtype), persistent=False)
         self.scale = 1.0 / (1.0 - half / 32768)
 
@@ -59,7 +58,7 @@ class FastDropout(torch.nn.Module):
         # drawn on the CPU generator, as torch's CPU dropout is, then moved to the activation's device
         slices = torch.empty(-(-n // 4), dtype=torch.int64).random_().view(torch.int16).view(-1, 4)
         slices = slices.to(self.thresholds.device)
-        if self.narrow:
+        if self.thresholds.dtype == torch.int16:
             # a slice read as signed int16 is negative exactly when its unsigned value is >= 32768,
             # which is above every threshold that fits in int16
             keep = (slices < 0) | (slices >= self.thresholds)
